@@ -1,0 +1,339 @@
+"""Toy 2-D classification datasets, a registry of them, and a seeded train/validation split.
+
+Generators follow scikit-learn's style, ``make_x(n_samples=200, *, noise=..., random_state=None)``;
+an int ``random_state`` makes them deterministic, ``None`` draws fresh OS entropy.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import datasets as _skd
+from sklearn.model_selection import train_test_split
+
+MIN_SAMPLES, MAX_SAMPLES = 4, 100_000
+MAX_NOISE = 5.0
+BLOB_CLASSES = (3, 4, 5)
+
+_COMMON_DOC = """
+    Parameters
+    ----------
+    n_samples : int
+        Total number of points, in [4, 100_000] and at least 2 per class.{extra}
+    noise : float
+        Noise level in [0, 5], in this dataset's units (see above).
+    random_state : int or None, default=None
+        Seed for every random draw; an int gives identical output each call.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2), dtype float32
+    y : ndarray of shape (n_samples,), dtype int64
+        Class labels ``0 .. n_classes - 1``; class sizes differ by at most 1.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range or of the wrong type.
+"""
+
+
+def _documented(extra: str = ""):
+    """Append the shared Parameters/Returns/Raises sections to a docstring."""
+
+    def decorate(func: Callable) -> Callable:
+        func.__doc__ = (func.__doc__ or "").rstrip() + "\n" + _COMMON_DOC.format(extra=extra)
+        return func
+
+    return decorate
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def _check_random_state(random_state) -> int | None:
+    if random_state is None:
+        return None
+    if not (_is_int(random_state) and 0 <= random_state < 2**32):
+        raise ValueError(f"random_state must be None or an int in [0, 2**32), got {random_state!r}")
+    return int(random_state)
+
+
+def _check_noise(noise) -> float:
+    real = isinstance(noise, numbers.Real) and not isinstance(noise, bool)
+    if not (real and math.isfinite(noise) and 0.0 <= noise <= MAX_NOISE):
+        raise ValueError(f"noise must be a finite number in [0, {MAX_NOISE}], got {noise!r}")
+    return float(noise)
+
+
+def _prepare(n_samples, noise, random_state, n_classes: int):
+    """Validate the common parameters; return (class sizes (n_classes,), noise, seed)."""
+    noise, seed = _check_noise(noise), _check_random_state(random_state)
+    low = max(MIN_SAMPLES, 2 * n_classes)
+    if not (_is_int(n_samples) and low <= n_samples <= MAX_SAMPLES):
+        raise ValueError(
+            f"n_samples must be an int in [{low}, {MAX_SAMPLES}] for {n_classes} classes, got {n_samples!r}"
+        )
+    base, extra = divmod(int(n_samples), n_classes)
+    sizes = np.array([base + (c < extra) for c in range(n_classes)], dtype=np.int64)
+    return sizes, noise, seed
+
+
+def _assemble(parts, rng: np.random.Generator, noise: float):
+    """Stack per-class point arrays (label = index), jitter, shuffle, cast."""
+    X = np.concatenate(parts, axis=0)
+    X = X + noise * rng.standard_normal(X.shape)
+    y = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    order = rng.permutation(len(y))
+    return _cast(X[order], y[order])
+
+
+def _cast(X, y):
+    return np.ascontiguousarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64)
+
+
+def _blobs(sizes: np.ndarray, centers: np.ndarray, noise: float, seed):
+    """scikit-learn gaussian blobs, ``sizes[k]`` points around ``centers[k]``."""
+    X, y = _skd.make_blobs(list(sizes), centers=centers, cluster_std=noise, random_state=seed)
+    return _cast(X, y)
+
+
+@_documented()
+def make_moons(n_samples=200, *, noise=0.1, random_state=None):
+    """Two interleaving half circles of radius 1 (sklearn ``make_moons``); ``noise`` = jitter std."""
+    sizes, noise, seed = _prepare(n_samples, noise, random_state, 2)
+    X, y = _skd.make_moons(tuple(sizes), noise=noise, random_state=seed)
+    return _cast(X, y)
+
+
+@_documented()
+def make_circles(n_samples=200, *, noise=0.05, random_state=None):
+    """Ring of radius 1 (class 0) around one of radius 0.5 (class 1); ``noise`` = jitter std.
+
+    Built with scikit-learn's ``make_circles(factor=0.5)``.
+    """
+    sizes, noise, seed = _prepare(n_samples, noise, random_state, 2)
+    X, y = _skd.make_circles(tuple(sizes), noise=noise, factor=0.5, random_state=seed)
+    return _cast(X, y)
+
+
+@_documented()
+def make_xor(n_samples=200, *, noise=0.05, random_state=None):
+    """Four quadrants, label 1 where ``x1 * x2 > 0`` (XOR of the signs).
+
+    Points are uniform in [-1, 1]^2, pushed 0.05 away from both axes; the label is taken before
+    ``noise`` (std of gaussian jitter) is added.
+    """
+    sizes, noise, seed = _prepare(n_samples, noise, random_state, 2)
+    rng = np.random.default_rng(seed)
+    pad = 0.05
+    parts = []
+    for label, n in enumerate(sizes):
+        mag = pad + (1.0 - pad) * rng.uniform(size=(n, 2))
+        sign = rng.choice([-1.0, 1.0], size=n)
+        second = sign if label == 1 else -sign
+        parts.append(mag * np.stack([sign, second], axis=1))
+    return _assemble(parts, rng, noise)
+
+
+@_documented()
+def make_spiral(n_samples=200, *, noise=0.05, random_state=None):
+    """Two interleaved spiral arms (as in TensorFlow Playground); ``noise`` = jitter std.
+
+    Radii run from 0 to 1 over 1.75 turns, the arms half a turn apart.
+    """
+    sizes, noise, seed = _prepare(n_samples, noise, random_state, 2)
+    rng = np.random.default_rng(seed)
+    parts = []
+    for label, n in enumerate(sizes):
+        r = np.linspace(0.0, 1.0, n)
+        t = 1.75 * 2.0 * np.pi * r + np.pi * label
+        parts.append(np.stack([r * np.sin(t), r * np.cos(t)], axis=1))
+    return _assemble(parts, rng, noise)
+
+
+@_documented()
+def make_gaussians(n_samples=200, *, noise=0.6, random_state=None):
+    """Gaussian blobs at (-1.5, -1.5) and (1.5, 1.5) (sklearn ``make_blobs``); ``noise`` = blob std."""
+    sizes, noise, seed = _prepare(n_samples, noise, random_state, 2)
+    return _blobs(sizes, np.array([[-1.5, -1.5], [1.5, 1.5]]), noise, seed)
+
+
+@_documented()
+def make_checkerboard(n_samples=200, *, noise=0.02, random_state=None):
+    """A 4x4 checkerboard on [-1, 1]^2 with alternating labels; ``noise`` = jitter std.
+
+    Each class draws uniformly from its own 8 cells (side 0.5).
+    """
+    sizes, noise, seed = _prepare(n_samples, noise, random_state, 2)
+    rng = np.random.default_rng(seed)
+    cells = np.array([(i, j) for i in range(4) for j in range(4)], dtype=float)
+    cell_label = cells.sum(axis=1).astype(np.int64) % 2
+    parts = []
+    for label, n in enumerate(sizes):
+        own = cells[cell_label == label]
+        corner = own[rng.integers(0, len(own), size=n)]
+        parts.append((corner + rng.uniform(size=(n, 2))) * 0.5 - 1.0)
+    return _assemble(parts, rng, noise)
+
+
+@_documented()
+def make_spiral3(n_samples=300, *, noise=0.2, random_state=None):
+    """Three spiral arms, the classic cs231n construction; ``noise`` is in radians.
+
+    For class ``k`` with ``n`` points, ``r = linspace(0, 1, n)`` and
+    ``theta = linspace(4k, 4(k + 1), n) + noise * randn(n)``.
+    """
+    sizes, noise, seed = _prepare(n_samples, noise, random_state, 3)
+    rng = np.random.default_rng(seed)
+    parts = []
+    for label, n in enumerate(sizes):
+        r = np.linspace(0.0, 1.0, n)
+        t = np.linspace(4.0 * label, 4.0 * (label + 1), n) + noise * rng.standard_normal(n)
+        parts.append(np.stack([r * np.sin(t), r * np.cos(t)], axis=1))
+    return _assemble(parts, rng, 0.0)
+
+
+@_documented("\n    n_classes : {3, 4, 5}, default=3\n        Number of blobs (classes).")
+def make_blobs(n_samples=300, *, n_classes=3, noise=0.5, random_state=None):
+    """``n_classes`` gaussian blobs centred on a circle of radius 2; ``noise`` = blob std."""
+    if not (_is_int(n_classes) and n_classes in BLOB_CLASSES):
+        raise ValueError(f"n_classes must be one of {BLOB_CLASSES}, got {n_classes!r}")
+    sizes, noise, seed = _prepare(n_samples, noise, random_state, int(n_classes))
+    angle = np.pi / 2 + 2 * np.pi * np.arange(n_classes) / n_classes
+    centers = 2.0 * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    return _blobs(sizes, centers, noise, seed)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Registry entry for one dataset generator."""
+
+    key: str
+    name: str
+    n_classes: int | None  # None = variable (blobs), else fixed
+    description: str  # one line for the UI
+    default_noise: float  # sensible default, in the dataset's own units
+    make: Callable[..., tuple[np.ndarray, np.ndarray]]
+
+
+def _spec(key, name, n_classes, description, make) -> DatasetSpec:
+    noise = make.__kwdefaults__["noise"]  # single source of truth: the signature
+    return DatasetSpec(key, name, n_classes, description, noise, make)
+
+
+_ROWS = (  # key, name, n_classes (None = variable), one-line description, generator
+    ("moons", "Moons", 2, "Two interleaving half circles.", make_moons),
+    ("circles", "Circles", 2, "A ring around a smaller ring.", make_circles),
+    ("xor", "XOR", 2, "Four quadrants, opposite ones alike.", make_xor),
+    ("spiral", "Spiral", 2, "Two interleaved spiral arms.", make_spiral),
+    ("gaussians", "Gaussians", 2, "Two gaussian blobs.", make_gaussians),
+    ("checkerboard", "Checkerboard", 2, "A 4x4 checkerboard.", make_checkerboard),
+    ("spiral3", "Spiral (3 arms)", 3, "Three spiral arms.", make_spiral3),
+    ("blobs", "Blobs", None, "3 to 5 gaussian blobs.", make_blobs),
+)
+DATASETS: dict[str, DatasetSpec] = {row[0]: _spec(*row) for row in _ROWS}
+
+
+def get_dataset(key: str) -> DatasetSpec:
+    """Return the registry entry for ``key``; ValueError lists the valid keys."""
+    if not isinstance(key, str) or key not in DATASETS:
+        raise ValueError(f"unknown dataset {key!r}; valid keys: {', '.join(DATASETS)}")
+    return DATASETS[key]
+
+
+def make_dataset(
+    key: str,
+    n_samples: int,
+    *,
+    noise: float,
+    random_state: int,
+    n_classes: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Generate dataset ``key`` with an explicit int seed; parameters as for the ``make_*`` functions.
+
+    ``n_classes`` applies to variable-class datasets (blobs, default 3); otherwise it must be
+    None or equal to the fixed class count.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2), dtype float32
+    y : ndarray of shape (n_samples,), dtype int64
+    """
+    spec = get_dataset(key)
+    if _check_random_state(random_state) is None:
+        raise ValueError("make_dataset needs an explicit int random_state")
+    kwargs = {}
+    if spec.n_classes is None:
+        kwargs["n_classes"] = BLOB_CLASSES[0] if n_classes is None else n_classes
+    elif n_classes is not None and n_classes != spec.n_classes:
+        raise ValueError(f"dataset {key!r} has {spec.n_classes} classes, got n_classes={n_classes!r}")
+    return spec.make(n_samples, noise=noise, random_state=random_state, **kwargs)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Train/validation split; ``X_*`` already standardised with mean/scale."""
+
+    X_train: np.ndarray  # (n_train, n_features) float32
+    y_train: np.ndarray  # (n_train,) int64
+    X_val: np.ndarray  # (n_val, n_features) float32
+    y_val: np.ndarray  # (n_val,) int64
+    mean: np.ndarray  # (n_features,) float32; zeros when not standardised
+    scale: np.ndarray  # (n_features,) float32; ones when not standardised
+    n_classes: int
+
+
+def _check_xy(X, y) -> tuple[np.ndarray, np.ndarray, int]:
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+        raise ValueError(f"need X (n, d) and y (n,), got {X.shape} and {y.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or infinite values")
+    if len(y) == 0 or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+        raise ValueError("y must be a non-empty array of non-negative int labels")
+    counts = np.bincount(y)
+    if counts.min() < 2:
+        raise ValueError(f"every class 0..{len(counts) - 1} needs >= 2 samples")
+    return X, y.astype(np.int64), len(counts)
+
+
+def split_dataset(X, y, *, val_fraction: float, random_state: int, standardize: bool):
+    """Stratified, seeded train/validation split with optional standardisation.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+        Integer labels ``0 .. n_classes - 1``, each with at least 2 samples.
+    val_fraction : float
+        Fraction of samples for validation, in [0.05, 0.5].
+    random_state : int
+        Seed of the shuffle.
+    standardize : bool
+        If True, fit mean/std on the train part only and apply to both parts
+        (a zero std is replaced by 1).
+
+    Returns
+    -------
+    Split
+    """
+    X, y, n_classes = _check_xy(X, y)
+    if not (isinstance(val_fraction, numbers.Real) and 0.05 <= val_fraction <= 0.5):
+        raise ValueError(f"val_fraction must be in [0.05, 0.5], got {val_fraction!r}")
+    if _check_random_state(random_state) is None:
+        raise ValueError("split_dataset needs an explicit int random_state")
+    n_val = math.ceil(val_fraction * len(y))
+    if min(n_val, len(y) - n_val) < n_classes:
+        raise ValueError(f"too few samples ({len(y)}) to stratify {n_classes} classes")
+    X_tr, X_va, y_tr, y_va = train_test_split(X, y, test_size=n_val, random_state=random_state, stratify=y)
+    mean = X_tr.mean(axis=0) if standardize else np.zeros(X.shape[1])
+    std = X_tr.std(axis=0) if standardize else np.ones(X.shape[1])
+    mean, scale = mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
+    X_tr, X_va = (((A - mean) / scale).astype(np.float32) for A in (X_tr, X_va))
+    return Split(X_tr, y_tr, X_va, y_va, mean=mean, scale=scale, n_classes=n_classes)
