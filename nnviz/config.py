@@ -114,7 +114,7 @@ class Config:
     lr: float = 0.03
     momentum: float = 0.9
     batch_size: int = 0
-    epochs: int = 300
+    epochs: int = 1000
     l1: float = 0.0
     l2: float = 0.0
     loss: str = "ce"
@@ -146,15 +146,16 @@ class Config:
         return self
 
     # ---- URL / dict round trip -------------------------------------------------------------
-    def to_params(self) -> dict[str, str]:
-        """Flat str -> str mapping (query parameters); only values that differ from defaults."""
+    def to_params(self, full: bool = False) -> dict[str, str]:
+        """Flat str -> str mapping (query parameters); only values that differ from the defaults
+        unless ``full`` (exports record every value, so they survive a change of defaults)."""
         out: dict[str, str] = {}
         default = Config()
         for name in BOUNDS:
             value = getattr(self, name)
-            if value != getattr(default, name):
+            if full or value != getattr(default, name):
                 out[name] = _format(value)
-        if self.activations != default.activations:
+        if full or self.activations != default.activations:
             out["act"] = ",".join(self.activations)
         for key, value in self.act_params:
             out["p." + key] = _format(value)

@@ -26,7 +26,7 @@ SAT_POINTS = 0.90
 # Verdict thresholds (documented in the README's diagnostics section).
 GOOD_LOSS, GOOD_ACC = 0.2, 0.85
 BAD_LOSS, BAD_ACC = 1.0, 0.60
-VANISHING_RATIO = 1e-2  # first-layer gradient norm / last-layer norm below this: vanishing
+VANISHING_RATIO = 1e-2  # layer-1 / output-layer gradient norm below this (first or last record)
 EXPLODING_NORM = 1e3  # any layer's gradient norm above this: exploding
 DEAD_FRACTION = 0.5  # more dead units than this in a layer: dying ReLU
 SATURATED_FRACTION = 0.5
@@ -141,15 +141,12 @@ def _gradient_verdicts(diag: dict, run: int) -> list[Verdict]:
     peak = float(norms.max())
     if peak > EXPLODING_NORM:
         out.append(Verdict("bad", "exploding", f"exploding gradients (norm up to {peak:.3g})"))
-    first, last = norms[-1, 0], norms[-1, -1]
-    if norms.shape[1] > 2 and last > 0 and first / last < VANISHING_RATIO:
-        out.append(
-            Verdict(
-                "warn",
-                "vanishing",
-                f"vanishing gradients: layer 1 gets {first / last:.1e} x the output layer's",
-            )
-        )
+    # at the start of training (when it decides whether learning can begin) or now
+    for when, row in (("at the start", norms[0]), ("now", norms[-1])):
+        if norms.shape[1] > 2 and row[-1] > 0 and row[0] / row[-1] < VANISHING_RATIO:
+            text = f"vanishing gradients: layer 1 gets {row[0] / row[-1]:.1e} x the output layer's ({when})"
+            out.append(Verdict("warn", "vanishing", text))
+            break
     return out
 
 

@@ -1,0 +1,164 @@
+"""Headless nnviz: ``python -m nnviz compare ...`` and ``python -m nnviz run --config FILE``.
+
+An entry point like app.py (it may use the figures layer for the HTML report). Bad input gives a
+one-line message and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nnviz import export
+from nnviz.config import Config
+from nnviz.experiment import Experiment
+
+CHUNK = 10  # epochs between progress updates
+
+
+def parse_seeds(text: str) -> tuple[int, int]:
+    """``"0-4"`` -> (0, 5); ``"3"`` -> (3, 1); ``"2,3,4"`` -> (2, 3). Seeds must be consecutive."""
+    try:
+        if "-" in text:
+            lo, hi = (int(x) for x in text.split("-", 1))
+            seeds = list(range(lo, hi + 1))
+        else:
+            seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"--seeds {text!r}: use a range like 0-4 or a list like 0,1,2") from None
+    if not seeds or seeds != list(range(seeds[0], seeds[0] + len(seeds))):
+        raise ValueError(f"--seeds {text!r}: seeds must be consecutive, e.g. 0-4")
+    return seeds[0], len(seeds)
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    params: dict[str, str] = {}
+    if args.dataset:
+        params["dataset"] = args.dataset
+    if args.activations:
+        params["act"] = args.activations
+    if args.epochs is not None:
+        params["epochs"] = str(args.epochs)
+    if args.seeds:
+        first, count = parse_seeds(args.seeds)
+        params["seed"], params["n_seeds"] = str(first), str(count)
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set {item!r}: use key=value, e.g. --set lr=0.1")
+        params[key.strip()] = value.strip()
+    cfg, notices = Config.from_params(params)
+    if notices:
+        raise ValueError(strict_message(notices))
+    return cfg
+
+
+def strict_message(notices: list[str]) -> str:
+    """URL notices say which default is used instead; the CLI refuses, so drop that part."""
+    return "; ".join(n.split("; using")[0] for n in notices)
+
+
+def train_with_progress(exp: Experiment, out=sys.stderr) -> float:
+    start = time.perf_counter()
+    total, shown = exp.cfg.epochs, -1
+    tty = out.isatty()
+    while not exp.done:
+        exp.step(CHUNK)
+        filled = int(30 * exp.epoch / total)
+        if tty or filled // 10 != shown // 10:  # in a log: only every third of the way
+            end = "\r" if tty else "\n"
+            out.write(f"[{'#' * filled}{'.' * (30 - filled)}] epoch {exp.epoch}/{total}{end}")
+            out.flush()
+            shown = filled
+    if tty:
+        out.write("\n")
+    return time.perf_counter() - start
+
+
+def summary_table(exp: Experiment) -> str:
+    """Per activation: validation accuracy and loss (mean +- std over seeds), epochs to 90%, verdicts."""
+    rows = exp.summary()
+    lines = [f"{'activation':<18} {'val acc':>14} {'val loss':>15} {'to 90%':>7}  verdicts"]
+    for act in exp.cfg.activations:
+        mine = [r for r in rows if r.activation == act]
+        acc = np.array([r.val_acc for r in mine]) * 100
+        loss = np.array([r.val_loss for r in mine])
+        reach = [r.epochs_to_90 for r in mine if r.epochs_to_90 is not None]
+        verdicts = sorted({v.text.split(" (")[0].split(":")[0] for r in mine for v in r.verdicts})
+        lines.append(
+            f"{mine[0].name:<18} {_pm(acc, '%'):>14} {_pm(loss, ''):>15} "
+            f"{(str(int(np.median(reach))) if reach else '-'):>7}  {', '.join(verdicts) or '-'}"
+        )
+    return "\n".join(lines)
+
+
+def _pm(values: np.ndarray, unit: str) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3g}{unit}" if unit != "%" else f"{values[0]:.1f}%"
+    fmt = ".1f" if unit == "%" else ".3f"
+    return f"{np.mean(values):{fmt}}±{np.std(values):{fmt}}{unit}"
+
+
+def write_outputs(exp: Experiment, out_dir: Path) -> list[Path]:
+    from nnviz.report import build_report  # figures layer, only needed here
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {
+        "histories.csv": export.histories_csv(exp),
+        "summary.csv": export.summary_csv(exp),
+        "config.json": export.config_json(exp.cfg),
+        "report.html": build_report(exp),
+    }
+    written = []
+    for name, text in files.items():
+        (out_dir / name).write_text(text, encoding="utf-8")
+        written.append(out_dir / name)
+    (out_dir / "weights.pt").write_bytes(export.weights_bytes(exp))
+    return written + [out_dir / "weights.pt"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m nnviz", description="Compare activation functions headless.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    compare = sub.add_parser("compare", help="train a comparison and write CSVs, weights and an HTML report")
+    compare.add_argument("--dataset", help="moons, circles, xor, spiral, gaussians, checkerboard, spiral3, blobs")
+    compare.add_argument("--activations", help="comma-separated, e.g. relu,tanh,sigmoid")
+    compare.add_argument("--seeds", help="consecutive seeds, e.g. 0-4")
+    compare.add_argument("--epochs", type=int)
+    compare.add_argument("--set", action="append", metavar="KEY=VALUE", help="any other setting (URL key), repeatable")
+    compare.add_argument("--out", type=Path, help="output directory")
+    run = sub.add_parser("run", help="rerun an exported config.json exactly")
+    run.add_argument("--config", type=Path, required=True)
+    run.add_argument("--out", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            cfg = export.config_from_json(_read(args.config))
+        else:
+            cfg = config_from_args(args)
+        exp = Experiment(cfg)
+    except ValueError as exc:
+        print(f"nnviz: error: {exc}", file=sys.stderr)
+        return 2
+    seconds = train_with_progress(exp)
+    print(f"{exp.cfg.n_runs} runs x {exp.cfg.epochs} epochs on {cfg.dataset} in {seconds:.1f}s\n")
+    print(summary_table(exp))
+    if args.out:
+        for path in write_outputs(exp, args.out):
+            print(f"wrote {path}")
+    return 0
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None

@@ -1,0 +1,139 @@
+"""An experiment: the data of a config, its lockstep trainer, and the results as plain data.
+
+This is the one object the app, the CLI, the exports and the tests drive: build it from a
+:class:`~nnviz.config.Config`, call :meth:`Experiment.step`, read :meth:`summary`,
+:meth:`boundary`, :meth:`confusion`, ``trainer.history()`` and ``trainer.diagnostics.arrays()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nnviz import metrics
+from nnviz.activations import get_activation
+from nnviz.boundary import Grid, grid_probabilities, make_grid
+from nnviz.config import Config
+from nnviz.datasets import Split, get_dataset, make_dataset, split_dataset
+from nnviz.diagnostics import Verdict, verdicts
+from nnviz.training import LockstepTrainer
+
+REACH_ACC = 0.9  # "epochs to reach 90% validation accuracy"
+
+
+def make_split(cfg: Config) -> Split:
+    """The train/validation split a config describes (deterministic for ``cfg.data_seed``)."""
+    spec = get_dataset(cfg.dataset)
+    n_classes = cfg.n_classes if spec.n_classes is None else None
+    X, y = make_dataset(cfg.dataset, cfg.n_samples, noise=cfg.noise, random_state=cfg.data_seed, n_classes=n_classes)
+    return split_dataset(X, y, val_fraction=cfg.val_fraction, random_state=cfg.data_seed, standardize=cfg.standardize)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One row of the summary table."""
+
+    run: int
+    activation: str
+    name: str
+    seed: int
+    epochs: int
+    train_loss: float
+    val_loss: float
+    train_acc: float
+    val_acc: float
+    precision: float
+    recall: float
+    f1: float
+    epochs_to_90: int | None
+    dead_pct: float
+    diverged_epoch: int | None
+    verdicts: tuple[Verdict, ...]
+
+
+class Experiment:
+    """Data + trainer for one config. Picklable (it holds arrays and a picklable trainer)."""
+
+    def __init__(self, cfg: Config, split: Split | None = None):
+        self.cfg = cfg
+        self.split = split if split is not None else make_split(cfg)
+        self.trainer = LockstepTrainer(cfg, self.split)
+
+    @property
+    def epoch(self) -> int:
+        return self.trainer.epoch
+
+    @property
+    def done(self) -> bool:
+        return self.trainer.done
+
+    @property
+    def run_labels(self) -> list[str]:
+        """Display label per run: the activation's name, plus the seed when there are several."""
+        multi = self.cfg.n_seeds > 1
+        return [get_activation(a).name + (f" (seed {s})" if multi else "") for a, s in self.trainer.runs]
+
+    def step(self, n_epochs: int = 1) -> int:
+        return self.trainer.step(n_epochs)
+
+    def data_xy(self, part: str = "train") -> tuple[np.ndarray, np.ndarray]:
+        """Points of one part in data coordinates (undoing the standardisation) and their labels."""
+        s = self.split
+        X, y = (s.X_train, s.y_train) if part == "train" else (s.X_val, s.y_val)
+        return X * s.scale + s.mean, y
+
+    def make_grid(self, resolution: int = 100) -> Grid:
+        X = np.concatenate([self.data_xy("train")[0], self.data_xy("val")[0]])
+        return make_grid(X, resolution)
+
+    def boundary(self, resolution: int = 100) -> tuple[Grid, np.ndarray]:
+        """The grid (data coordinates) and every run's class probabilities on it ``[K, R, R, C]``."""
+        grid = self.make_grid(resolution)
+        return grid, grid_probabilities(self.trainer, grid, self.split.mean, self.split.scale)
+
+    def predictions(self, part: str = "val") -> np.ndarray:
+        """Predicted labels of every run ``[K, N]`` on the train or validation points."""
+        X = self.split.X_train if part == "train" else self.split.X_val
+        probs = self.trainer.predict_proba(X)
+        return np.nan_to_num(probs, nan=0.0).argmax(-1)
+
+    def confusion(self, part: str = "val") -> np.ndarray:
+        y = self.split.y_val if part == "val" else self.split.y_train
+        return metrics.confusion_matrices(y, self.predictions(part), self.split.n_classes)
+
+    def summary(self) -> list[RunSummary]:
+        hist = self.trainer.history()
+        diag = self.trainer.diagnostics.arrays()
+        preds = self.predictions("val")
+        rows = []
+        for k, (act, seed) in enumerate(self.trainer.runs):
+            p, r, f1 = metrics.precision_recall_f1(self.split.y_val, preds[k], self.split.n_classes)
+            dead = diag["dead"][-1, k] if len(diag["epochs"]) else np.zeros(1)
+            rows.append(
+                RunSummary(
+                    run=k,
+                    activation=act,
+                    name=get_activation(act).name,
+                    seed=seed,
+                    epochs=self.epoch,
+                    train_loss=_last(hist["train_loss"][:, k]),
+                    val_loss=_last(hist["val_loss"][:, k]),
+                    train_acc=_last(hist["train_acc"][:, k]),
+                    val_acc=_last(hist["val_acc"][:, k]),
+                    precision=p,
+                    recall=r,
+                    f1=f1,
+                    epochs_to_90=metrics.epochs_to_reach(hist["val_acc"][:, k], REACH_ACC),
+                    dead_pct=float(100.0 * np.mean(dead)),
+                    diverged_epoch=self.trainer.diverged_epoch[k],
+                    verdicts=tuple(verdicts(hist, diag, k, self.trainer.diverged_epoch[k])),
+                )
+            )
+        return rows
+
+
+def _last(values: np.ndarray) -> float:
+    """The last finite value (a diverged run's last good one), NaN if none."""
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else float("nan")

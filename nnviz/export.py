@@ -1,0 +1,129 @@
+"""Exports of an experiment as plain files: tidy histories, summary, config, weights, dataset.
+
+CSV text is built with the csv module (the core needs no pandas). Weights are a ``torch.save``
+file: ``{"config": params, "dims": [...], "runs": [{"activation", "seed", "params", "state_dict"}]}``;
+each ``state_dict`` loads into :func:`load_run_model` (a plain ``nn.Sequential``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from nnviz.config import Config
+from nnviz.experiment import Experiment
+from nnviz.model import reference_model
+
+SPLITS = ("train", "val")
+CONFIG_FORMAT = "nnviz-config/1"
+
+
+def _csv(rows: list[list], header: list[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return ""
+    return "nan" if isinstance(x, float) and math.isnan(x) else f"{x:.6g}"
+
+
+def histories_csv(exp: Experiment) -> str:
+    """Tidy per-epoch history: run, activation, seed, epoch, split, loss, accuracy."""
+    hist = exp.trainer.history()
+    rows = []
+    for k, (act, seed) in enumerate(exp.trainer.runs):
+        for e in range(exp.epoch):
+            for split in SPLITS:
+                loss, acc = hist[f"{split}_loss"][e, k], hist[f"{split}_acc"][e, k]
+                rows.append([k, act, seed, e + 1, split, _num(float(loss)), _num(float(acc))])
+    return _csv(rows, ["run", "activation", "seed", "epoch", "split", "loss", "accuracy"])
+
+
+def summary_csv(exp: Experiment) -> str:
+    header = [
+        "run", "activation", "seed", "epochs", "train_loss", "val_loss", "train_acc", "val_acc",
+        "precision", "recall", "f1", "epochs_to_90", "dead_pct", "diverged_epoch", "verdicts",
+    ]  # fmt: skip
+    rows = [
+        [
+            r.run, r.activation, r.seed, r.epochs, _num(r.train_loss), _num(r.val_loss), _num(r.train_acc),
+            _num(r.val_acc), _num(r.precision), _num(r.recall), _num(r.f1), r.epochs_to_90 or "",
+            _num(r.dead_pct), r.diverged_epoch or "", "; ".join(v.text for v in r.verdicts),
+        ]  # fmt: skip
+        for r in exp.summary()
+    ]
+    return _csv(rows, header)
+
+
+def config_json(cfg: Config) -> str:
+    """The config as JSON (every field, so the file documents itself); see :func:`config_from_json`."""
+    params = cfg.to_params(full=True)
+    return json.dumps({"format": CONFIG_FORMAT, "params": params}, indent=2, sort_keys=True)
+
+
+def config_from_json(text: str) -> Config:
+    """Parse an exported config; raises ValueError listing every problem (strict, unlike the URL)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("params"), dict):
+        raise ValueError('expected an object with a "params" object (an nnviz config export)')
+    cfg, notices = Config.from_params({str(k): str(v) for k, v in data["params"].items()})
+    if notices:
+        raise ValueError("; ".join(n.split("; using")[0] for n in notices))
+    return cfg
+
+
+def weights_bytes(exp: Experiment) -> bytes:
+    runs = [
+        {
+            "activation": act,
+            "seed": seed,
+            "params": exp.cfg.params_for(act),
+            "state_dict": exp.trainer.state_dict(k),
+        }
+        for k, (act, seed) in enumerate(exp.trainer.runs)
+    ]
+    payload = {
+        "config": exp.cfg.to_params(),
+        "dims": exp.trainer.dims,
+        "init": exp.cfg.init,
+        "batch_norm": exp.cfg.batch_norm,
+        "standardize": {"mean": exp.split.mean.tolist(), "scale": exp.split.scale.tolist()},
+        "runs": runs,
+    }
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    return buf.getvalue()
+
+
+def load_run_model(payload: dict, run: int) -> nn.Sequential:
+    """A plain ``nn.Sequential`` with the trained weights of one run of a weights export.
+
+    Inputs must be standardised with ``payload["standardize"]`` first; the output is logits.
+    """
+    entry = payload["runs"][run]
+    model = reference_model(
+        payload["dims"], entry["activation"], entry["params"], scheme=payload["init"], seed=entry["seed"],
+        batch_norm=payload["batch_norm"],
+    )  # fmt: skip
+    model.load_state_dict(entry["state_dict"])
+    return model.eval()
+
+
+def dataset_csv(X: np.ndarray, y: np.ndarray) -> str:
+    """Points as CSV with the columns x1, x2, label (the upload format)."""
+    rows = [[f"{a:.6g}", f"{b:.6g}", int(c)] for (a, b), c in zip(np.asarray(X), np.asarray(y))]
+    return _csv(rows, ["x1", "x2", "label"])

@@ -1,0 +1,224 @@
+"""The main area: controls, the live comparison (a fragment), the summary, diagnostics and the zoo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from nnviz import plots
+from nnviz.activations import ACTIVATIONS
+from nnviz.boundary import quantize
+from nnviz.experiment import Experiment
+from nnviz.ui import state
+
+FRAME_SECONDS = 0.2  # live refresh: 5 updates per second
+TRAIN_SECONDS = 0.08  # training time per frame; the rest draws the frame
+LIVE_RESOLUTION = 80  # boundary grid while training live (payload ~ K x 80 x 80 bytes)
+FULL_RESOLUTION = 160  # when paused or finished
+STEP_EPOCHS = 10
+PLAYBACK_FRAMES = 40  # the whole epoch budget plays out over at least this many frames (~8 s)
+
+PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def render_controls(exp: Experiment) -> tuple[bool, bool]:
+    """Play / Pause, Step, Reset (like TF Playground) and the view toggles; returns the toggles."""
+    cols = st.columns([1, 1, 1, 1.6, 1.6], vertical_alignment="center")
+    playing = state.playing() and not exp.done
+    icon = ":material/pause:" if playing else ":material/play_arrow:"
+    if cols[0].button("Pause" if playing else "Play", icon=icon, key="play", type="primary", width="stretch"):
+        if exp.done and not playing:
+            state.reset()
+        state.set_playing(not playing)
+        st.rerun()
+    step_help = f"Train {STEP_EPOCHS} epochs"
+    if cols[1].button("Step", icon=":material/skip_next:", key="step", help=step_help, width="stretch"):
+        state.set_playing(False)
+        exp.step(STEP_EPOCHS)
+    reset_help = "Back to epoch 0 with the same seed"
+    if cols[2].button("Reset", icon=":material/restart_alt:", key="reset", help=reset_help, width="stretch"):
+        state.set_playing(False)
+        state.reset()
+        st.rerun()
+    show_val = cols[3].toggle("Validation points", value=True, key="show_val", help="Triangles; circles are training points.")
+    discretize = cols[4].toggle("Discretize output", value=False, key="discretize", help="Flat class colours instead of probabilities.")
+    return show_val, discretize
+
+
+def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
+    """The part that updates while training: a fragment re-run every FRAME_SECONDS while playing."""
+    live = state.playing() and not exp.done
+
+    @st.fragment(run_every=FRAME_SECONDS if live else None)
+    def frame() -> None:
+        current: Experiment = st.session_state[state.EXPERIMENT]
+        training = state.playing() and not current.done
+        if training:
+            try:
+                per_frame = max(1, current.cfg.epochs // PLAYBACK_FRAMES)
+                state.train_for(current, TRAIN_SECONDS, max_epochs=per_frame)
+            except Exception as exc:  # noqa: BLE001 - shown to the user, the last results stay
+                state.set_playing(False)
+                st.error(f"Training stopped by an error: {exc}")
+        if training and current.done:
+            state.set_playing(False)
+            st.rerun()  # full rerun: stop the timer, redraw everything at full resolution
+        _draw_frame(current, show_val, discretize, live=training)
+
+    frame()
+
+
+def _draw_frame(exp: Experiment, show_val: bool, discretize: bool, live: bool) -> None:
+    cfg = exp.cfg
+    st.progress(exp.epoch / cfg.epochs, text=f"Epoch {exp.epoch} / {cfg.epochs}")
+    try:
+        boundary_fig, curves_fig = _figures(exp, show_val, discretize, live)
+    except Exception as exc:  # noqa: BLE001 - the rest of the page stays usable
+        st.error(f"Could not draw the figures: {exc}")
+        return
+    # few runs: curves beside the boundaries; many: boundaries get the full width
+    left, right = st.columns([3, 2]) if exp.trainer.n_runs <= 4 else (st.container(), st.container())
+    left.plotly_chart(boundary_fig, key="boundary", config=PLOT_CONFIG, width="stretch")
+    right.plotly_chart(curves_fig, key="curves", config=PLOT_CONFIG, width="stretch")
+
+
+def _figures(exp: Experiment, show_val: bool, discretize: bool, live: bool):
+    grid, probs = exp.boundary(LIVE_RESOLUTION if live else FULL_RESOLUTION)
+    hist = exp.trainer.history()
+    colors = plots.run_colors(exp.trainer.n_runs)
+    titles = []
+    for label, acc in zip(exp.run_labels, _last_rows(hist["val_acc"])):
+        titles.append(f"{label} · val {acc:.0%}" if np.isfinite(acc) else f"{label} · –")
+    X_train, y_train = exp.data_xy("train")
+    X_val, y_val = exp.data_xy("val")
+    boundary_fig = plots.boundary_figure(
+        grid.xs,
+        grid.ys,
+        quantize(probs),
+        titles=titles,
+        X_train=X_train,
+        y_train=y_train,
+        X_val=X_val,
+        y_val=y_val,
+        pred_train=exp.predictions("train"),
+        pred_val=exp.predictions("val"),
+        n_classes=exp.split.n_classes,
+        show_val=show_val,
+        discretize=discretize,
+        ncols=2 if exp.trainer.n_runs <= 4 else 4,
+        title_colors=colors,
+    )
+    curves_fig = plots.curves_figure(hist, labels=exp.run_labels, colors=colors)
+    return boundary_fig, curves_fig
+
+
+def _last_rows(values: np.ndarray) -> np.ndarray:
+    if not len(values):
+        return np.full(values.shape[1], np.nan)
+    return values[-1]
+
+
+def render_summary(exp: Experiment) -> None:
+    rows = exp.summary()
+    if not exp.epoch:
+        st.info("Press ▶ Play or ⏭ Step to train.")
+        return
+    frame = pd.DataFrame(
+        {
+            "run": [exp.run_labels[r.run] for r in rows],
+            "train loss": [r.train_loss for r in rows],
+            "val loss": [r.val_loss for r in rows],
+            "train acc %": [100 * r.train_acc for r in rows],
+            "val acc %": [100 * r.val_acc for r in rows],
+            "precision": [r.precision for r in rows],
+            "recall": [r.recall for r in rows],
+            "F1": [r.f1 for r in rows],
+            "epochs to 90%": [r.epochs_to_90 for r in rows],
+            "dead units %": [r.dead_pct for r in rows],
+            "verdicts": ["; ".join(v.text for v in r.verdicts) or "–" for r in rows],
+        }
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "train loss": st.column_config.NumberColumn(format="%.3f"),
+            "val loss": st.column_config.NumberColumn(format="%.3f"),
+            "train acc %": st.column_config.NumberColumn(format="%.1f"),
+            "val acc %": st.column_config.NumberColumn(format="%.1f"),
+            "precision": st.column_config.NumberColumn(format="%.3f"),
+            "recall": st.column_config.NumberColumn(format="%.3f"),
+            "F1": st.column_config.NumberColumn(format="%.3f"),
+            "dead units %": st.column_config.NumberColumn(format="%.0f"),
+            "verdicts": st.column_config.TextColumn(width="large"),
+        },
+    )
+
+
+def render_diagnostics(exp: Experiment) -> None:
+    colors = plots.run_colors(exp.trainer.n_runs)
+    for k, epoch in enumerate(exp.trainer.diverged_epoch):
+        if epoch is not None:
+            st.error(f"{exp.run_labels[k]} diverged at epoch {epoch} (loss became NaN/inf) and was frozen.")
+    if not exp.epoch:
+        st.info("Train first: diagnostics are recorded while training.")
+        return
+    st.subheader("Confusion matrices (validation)")
+    st.plotly_chart(
+        plots.confusion_figure(exp.confusion("val"), titles=exp.run_labels), key="confusion", config=PLOT_CONFIG
+    )
+    st.subheader("Inside the networks")
+    st.caption(
+        "Dead: a unit whose output is 0 on every training point. Saturated (sigmoid, tanh, softsign): "
+        "f'(z) below 5% of f'(0) on 90% of points. Gradient norm: per weight matrix, log scale."
+    )
+    diag = exp.trainer.diagnostics.arrays()
+    st.plotly_chart(
+        plots.diagnostics_figure(diag, labels=exp.run_labels, colors=colors), key="diagnostics", config=PLOT_CONFIG
+    )
+
+
+def render_zoo() -> None:
+    st.markdown("Every activation nnviz can compare: formula, shape of f and f', properties and when to use it.")
+    cols = st.columns([2, 3])
+    with cols[0]:
+        key = st.selectbox("Activation", list(ACTIVATIONS), format_func=lambda k: ACTIVATIONS[k].name, key="zoo_act")
+        act = ACTIVATIONS[key]
+        st.latex(act.formula)
+        values = {
+            p.name: st.slider(p.label, p.low, p.high, p.default, step=0.01, key=f"zoo_{key}_{p.name}")
+            for p in act.params
+        }
+        st.markdown(f"**Range** {act.output_range}")
+        props = [("zero-centred", act.zero_centred), ("monotonic", act.monotonic), ("smooth", act.smooth)]
+        st.markdown(" · ".join(f"{'✓' if ok else '✗'} {name}" for name, ok in props))
+        st.info(act.guidance)
+    with cols[1]:
+        z = torch.linspace(-5, 5, 401)
+        f, df = act.forward_backward(z, values)
+        st.plotly_chart(
+            plots.activation_figure(z.numpy(), f.numpy(), df.numpy(), name=act.name), key="zoo_plot", config=PLOT_CONFIG
+        )
+    st.dataframe(_zoo_table(), hide_index=True, width="stretch")
+
+
+def _zoo_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "activation": a.name,
+                "range": a.output_range,
+                "zero-centred": a.zero_centred,
+                "monotonic": a.monotonic,
+                "smooth": a.smooth,
+                "saturates": a.saturating,
+                "can die": a.can_die,
+                "guidance": a.guidance,
+            }
+            for a in ACTIVATIONS.values()
+        ]
+    )
+

@@ -1,0 +1,139 @@
+"""Sidebar widgets -> Config. Widget ranges are the config's own bounds (nnviz.config.BOUNDS)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nnviz.activations import ACTIVATIONS
+from nnviz.config import ACT_PARAMS, BOUNDS, INITS, LOSSES, OPTIMIZERS, Config
+from nnviz.datasets import DATASETS
+
+PREFIX = "w_"
+LR_STEPS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+PENALTY_STEPS = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
+BATCH_STEPS = (0, 1, 8, 16, 32, 64, 128, 256)
+OPTIMIZER_NAMES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
+INIT_NAMES = {
+    "default": "PyTorch default",
+    "xavier": "Xavier / Glorot",
+    "he": "He / Kaiming",
+    "uniform": "uniform(-0.5, 0.5) (TF Playground)",
+}
+LOSS_NAMES = {"ce": "cross-entropy", "mse": "mean squared error"}
+SCALAR_FIELDS = tuple(BOUNDS)
+
+
+def _key(name: str) -> str:
+    return PREFIX + name
+
+
+def seed_widgets(cfg: Config) -> None:
+    """Put a config's values into the widgets' session-state keys (before the widgets exist)."""
+    for name in SCALAR_FIELDS:
+        st.session_state[_key(name)] = getattr(cfg, name)
+    st.session_state[_key("activations")] = list(cfg.activations)
+    for name in ACT_PARAMS:
+        act, param = name.split(".")
+        st.session_state[_key(name)] = cfg.params_for(act)[param]
+
+
+def _fmt_num(x: float) -> str:
+    return "0" if x == 0 else f"{x:g}"
+
+
+def _steps_with(steps: tuple, value) -> list:
+    """A select_slider's options, including a value that came from a URL between the steps."""
+    return sorted(set(steps) | {value})
+
+
+def _ensure(name: str, prev: Config) -> None:
+    """Streamlit forgets the state of a widget that was not drawn on a run (a conditional one):
+    give it back its last value before drawing it again."""
+    if _key(name) not in st.session_state:
+        if "." in name:
+            act, param = name.split(".")
+            st.session_state[_key(name)] = prev.params_for(act)[param]
+        else:
+            st.session_state[_key(name)] = getattr(prev, name)
+
+
+def render_sidebar(prev: Config) -> Config:
+    """Draw the grouped controls and return the config they describe (``prev``: the last one)."""
+    ss = st.session_state
+    for name in (*SCALAR_FIELDS, *ACT_PARAMS):
+        _ensure(name, prev)
+    with st.sidebar:
+        st.header("Data")
+        st.selectbox(
+            "Dataset",
+            list(DATASETS),
+            format_func=lambda k: DATASETS[k].name,
+            key=_key("dataset"),
+            help="Toy 2D datasets; the last two have 3+ classes (softmax output).",
+        )
+        st.caption(DATASETS[ss[_key("dataset")]].description)
+        if DATASETS[ss[_key("dataset")]].n_classes is None:
+            st.slider("Classes", 3, 5, key=_key("n_classes"))
+        st.number_input("Samples", 50, int(BOUNDS["n_samples"].high), step=50, key=_key("n_samples"))
+        st.slider("Noise", 0.0, 2.0, step=0.05, key=_key("noise"), help="Jitter added to every point.")
+        st.slider("Validation fraction", 0.05, 0.5, step=0.05, key=_key("val_fraction"))
+        st.number_input("Data seed", 0, int(BOUNDS["data_seed"].high), key=_key("data_seed"))
+        st.checkbox("Standardise inputs", key=_key("standardize"), help="Zero mean, unit variance (fit on train).")
+
+        st.header("Compare")
+        st.multiselect(
+            "Activations",
+            list(ACTIVATIONS),
+            format_func=lambda k: ACTIVATIONS[k].name,
+            key=_key("activations"),
+            help="One network per activation, all from the same data, initial weights and batches.",
+        )
+        for name, (_, low, high) in ACT_PARAMS.items():
+            act, param = name.split(".")
+            if act in ss[_key("activations")]:
+                label = next(p.label for p in ACTIVATIONS[act].params if p.name == param)
+                st.slider(f"{ACTIVATIONS[act].name}: {label}", low, high, step=0.01, key=_key(name))
+        st.number_input("Seed", 0, int(BOUNDS["seed"].high), key=_key("seed"), help="Initial weights and batch order.")
+        st.slider("Seeds per activation", 1, 10, key=_key("n_seeds"), help="Repeat every run with seeds seed, seed+1, ...")
+
+        st.header("Network")
+        st.slider("Hidden layers", 1, 6, key=_key("hidden_layers"))
+        st.slider("Units per layer", 1, 64, key=_key("width"))
+        st.checkbox("Batch norm", key=_key("batch_norm"), help="BatchNorm1d before each hidden activation.")
+        st.selectbox("Initialisation", INITS, format_func=INIT_NAMES.get, key=_key("init"))
+
+        st.header("Training")
+        st.selectbox("Optimiser", OPTIMIZERS, format_func=OPTIMIZER_NAMES.get, key=_key("optimizer"))
+        if ss[_key("optimizer")] == "momentum":
+            st.slider("Momentum", 0.0, 0.99, step=0.01, key=_key("momentum"))
+        st.select_slider(
+            "Learning rate", _steps_with(LR_STEPS, ss[_key("lr")]), format_func=_fmt_num, key=_key("lr")
+        )
+        st.select_slider(
+            "Batch size",
+            _steps_with(BATCH_STEPS, ss[_key("batch_size")]),
+            format_func=lambda b: "full" if b == 0 else str(b),
+            key=_key("batch_size"),
+        )
+        st.number_input("Epochs", 1, int(BOUNDS["epochs"].high), step=50, key=_key("epochs"))
+        st.select_slider("L1 penalty", _steps_with(PENALTY_STEPS, ss[_key("l1")]), format_func=_fmt_num, key=_key("l1"))
+        st.select_slider("L2 penalty", _steps_with(PENALTY_STEPS, ss[_key("l2")]), format_func=_fmt_num, key=_key("l2"))
+        st.selectbox("Loss", LOSSES, format_func=LOSS_NAMES.get, key=_key("loss"))
+        if not ss[_key("activations")]:
+            st.warning("Choose at least one activation; showing the previous ones meanwhile.")
+    return config_from_widgets(prev)
+
+
+def config_from_widgets(prev: Config) -> Config:
+    ss = st.session_state
+    values = {name: ss.get(_key(name), getattr(prev, name)) for name in SCALAR_FIELDS}
+    for name in ("n_samples", "data_seed", "seed", "n_seeds", "hidden_layers", "width", "batch_size", "epochs"):
+        values[name] = int(values[name])
+    acts = tuple(ss[_key("activations")]) or prev.activations
+    chosen = []
+    for name, (default, _, _) in ACT_PARAMS.items():
+        act, param = name.split(".")
+        value = float(ss.get(_key(name), prev.params_for(act)[param]))
+        if act in acts and value != default:
+            chosen.append((name, value))
+    return Config(activations=acts, act_params=tuple(sorted(chosen)), **values)

@@ -1,0 +1,37 @@
+import os
+
+import pytest
+
+from tests.browser.harness import ARTIFACTS, browser, find_chromium, streamlit_server
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    path = find_chromium()
+    if path is None:
+        reason = "no system Chromium found (install Debian's chromium: apt-get install -y chromium)"
+        if os.environ.get("NNVIZ_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason + " but NNVIZ_REQUIRE_BROWSER=1")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    with streamlit_server() as (url, proc, log):
+        yield url, proc, log
+
+
+@pytest.fixture(scope="session")
+def chromium(chromium_path):
+    with browser(chromium_path) as b:
+        yield b
+
+
+@pytest.fixture
+def page(chromium):
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    pg = context.new_page()
+    yield pg
+    context.close()

@@ -1,0 +1,113 @@
+"""The Streamlit wiring, driven headless with AppTest (fragments run once per script run here)."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nnviz.config import Config
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 60
+
+
+def run_app(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def boundary(at: AppTest) -> dict:
+    """The boundary figure's JSON spec (the first Plotly chart on the page)."""
+    charts = at.get("plotly_chart")
+    assert charts, "no plotly chart rendered"
+    return json.loads(charts[0].proto.spec)
+
+
+def subplot_titles(at: AppTest) -> list[str]:
+    """Panel titles as plain text (without the colour swatch markup)."""
+    texts = [a.get("text", "") for a in boundary(at)["layout"].get("annotations", [])]
+    return [re.sub(r"<[^>]+>|■", "", t).strip() for t in texts if "·" in t]
+
+
+def n_boundaries(at: AppTest) -> int:
+    """Shaded panels: a contour trace per run (two classes) or a layout image per run (more)."""
+    spec = boundary(at)
+    return sum(t["type"] == "contour" for t in spec["data"]) + len(spec["layout"].get("images", []))
+
+
+def test_defaults_render_four_boundaries_without_exception():
+    at = run_app()
+    assert n_boundaries(at) == 4
+    titles = subplot_titles(at)
+    assert [t.split(" ·")[0] for t in titles] == ["Sigmoid", "Tanh", "ReLU", "Leaky ReLU"]
+    assert not at.warning  # a clean URL gives no notice
+    assert at.session_state["experiment"].epoch > 0  # training started without a click
+
+
+def test_changing_activations_dataset_and_seed_changes_the_figures():
+    at = run_app()
+    before = boundary(at)
+    at.multiselect(key="w_activations").set_value(["relu", "gelu"]).run()
+    assert not at.exception
+    assert n_boundaries(at) == 2
+    assert [t.split(" ·")[0] for t in subplot_titles(at)] == ["ReLU", "GELU"]
+    at.selectbox(key="w_dataset").set_value("circles").run()
+    assert at.session_state["experiment"].cfg.dataset == "circles"
+    after_dataset = boundary(at)
+    at.number_input(key="w_seed").set_value(7).run()
+    assert at.session_state["experiment"].cfg.seed == 7
+    after_seed = boundary(at)
+    assert before["data"] != after_dataset["data"] != after_seed["data"]
+    assert at.query_params["seed"] == "7" and at.query_params["dataset"] == "circles"
+
+
+def test_url_restores_settings():
+    cfg = Config(dataset="xor", activations=("tanh", "relu", "elu"), seed=4, width=12, lr=0.1, epochs=50)
+    at = run_app(cfg.to_params())
+    assert at.session_state["experiment"].cfg == cfg
+    assert at.selectbox(key="w_dataset").value == "xor"
+    assert at.slider(key="w_width").value == 12
+    assert n_boundaries(at) == 3
+    assert not at.warning
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"dataset": "mars", "width": "wide"},
+        {"lr": "nan", "epochs": "1e99"},
+        {"act": "relu,<script>alert(1)</script>"},
+        {"bogus": "1", "width": "-3"},
+    ],
+)
+def test_junk_url_parameters_warn_and_fall_back(query):
+    at = run_app(query)
+    assert at.warning, "a visible warning lists the bad parameters"
+    cfg = at.session_state["experiment"].cfg
+    assert cfg.dataset in ("moons",) and 1 <= cfg.width <= 64
+    assert n_boundaries(at) >= 1
+
+
+def test_step_and_reset_buttons():
+    at = run_app({"epochs": "40"})
+    at.button(key="reset").click().run()
+    assert at.session_state["experiment"].epoch == 0
+    at.button(key="step").click().run()
+    assert at.session_state["experiment"].epoch == 10
+    assert at.session_state["playing"] is False
+
+
+def test_activation_zoo_parameter_moves_the_curve():
+    at = run_app()
+    at.selectbox(key="zoo_act").set_value("leaky_relu").run()
+    first = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    at.slider(key="zoo_leaky_relu_slope").set_value(0.3).run()
+    second = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert first["data"] != second["data"]
+    assert any("max" in latex.value for latex in at.latex)
