@@ -8,7 +8,8 @@ import streamlit as st
 import torch
 
 from nnviz.config import Config
-from nnviz.ui import panels, sidebar, state
+from nnviz.ui import inside, panels, sidebar, state
+from nnviz.ui.panels import guarded
 
 st.set_page_config(page_title="nnviz · activation functions side by side", page_icon="🧠", layout="wide")
 torch.set_num_threads(1)  # the networks are tiny; one thread leaves the other core to the server
@@ -20,7 +21,8 @@ exp = state.experiment(cfg)
 if exp is not None:
     state.sync_url(exp.cfg)
 
-st.title("nnviz")
+st.html(panels.PAGE_CSS)  # static CSS only: no user text is ever rendered as HTML
+st.markdown("#### nnviz · what the activation function does to what a network learns")
 st.caption(
     "One network per activation, trained in lockstep from the same data, the same initial weights "
     "and the same minibatches: every difference you see is the activation's."
@@ -34,14 +36,28 @@ if st.session_state.get(state.ERROR):
 if exp is None:
     st.stop()
 
-compare, diagnostics, zoo = st.tabs(["Compare", "Diagnostics", "Activation zoo"])
-with compare:
+preset = sidebar.active_preset(exp.cfg)
+if preset is not None:
+    st.info(f"**{preset.title}.** {preset.explanation}")
+
+tabs = st.tabs(["Compare", "Diagnostics", "Neurons", "Replay", "Seeds", "Activation zoo"])
+with tabs[0]:
     show_val, discretize = panels.render_controls(exp)
     exp = st.session_state[state.EXPERIMENT]  # Reset may have replaced it
     panels.render_live(exp, show_val, discretize)
     st.subheader("Summary")
-    panels.render_summary(exp)
-with diagnostics:
-    panels.render_diagnostics(exp)
-with zoo:
-    panels.render_zoo()
+    guarded("The summary", panels.render_summary, exp)
+    if exp.cfg.n_seeds > 1:
+        guarded("The seed summary", panels.render_seed_summary, exp)
+    with st.expander("Export: CSV, config, weights, HTML report, data", icon=":material/download:"):
+        guarded("The exports", panels.render_exports, exp)
+with tabs[1]:
+    guarded("Diagnostics", panels.render_diagnostics, exp)
+with tabs[2]:
+    guarded("The neurons view", inside.render_neurons, exp)
+with tabs[3]:
+    guarded("The replay", inside.render_replay, exp)
+with tabs[4]:
+    guarded("The seed agreement", inside.render_seeds, exp)
+with tabs[5]:
+    guarded("The activation zoo", panels.render_zoo)

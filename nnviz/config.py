@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-DATASET_KEYS = ("moons", "circles", "xor", "spiral", "gaussians", "checkerboard", "spiral3", "blobs")
+UPLOAD = "upload"  # the user's own CSV: the data lives in the session, not in the URL
+DATASET_KEYS = ("moons", "circles", "xor", "spiral", "gaussians", "checkerboard", "spiral3", "blobs", UPLOAD)
 ACTIVATION_KEYS = (
     "linear",
     "sigmoid",

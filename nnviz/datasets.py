@@ -328,9 +328,9 @@ def split_dataset(X, y, *, val_fraction: float, random_state: int, standardize: 
         raise ValueError(f"val_fraction must be in [0.05, 0.5], got {val_fraction!r}")
     if _check_random_state(random_state) is None:
         raise ValueError("split_dataset needs an explicit int random_state")
-    n_val = math.ceil(val_fraction * len(y))
-    if min(n_val, len(y) - n_val) < n_classes:
-        raise ValueError(f"too few samples ({len(y)}) to stratify {n_classes} classes")
+    # at least one validation point per class, so a small dataset with many classes still splits
+    # (with >= 2 points per class, as checked above, the training part keeps one per class too)
+    n_val = max(n_classes, math.ceil(val_fraction * len(y)))
     X_tr, X_va, y_tr, y_va = train_test_split(X, y, test_size=n_val, random_state=random_state, stratify=y)
     mean = X_tr.mean(axis=0) if standardize else np.zeros(X.shape[1])
     std = X_tr.std(axis=0) if standardize else np.ones(X.shape[1])

@@ -13,17 +13,21 @@ import numpy as np
 
 from nnviz import metrics
 from nnviz.activations import get_activation
-from nnviz.boundary import Grid, grid_probabilities, make_grid
-from nnviz.config import Config
+from nnviz.boundary import Grid, grid_probabilities, make_grid, quantize
+from nnviz.config import UPLOAD, Config
 from nnviz.datasets import Split, get_dataset, make_dataset, split_dataset
 from nnviz.diagnostics import Verdict, verdicts
 from nnviz.training import LockstepTrainer
 
 REACH_ACC = 0.9  # "epochs to reach 90% validation accuracy"
+MAX_SNAPSHOTS = 50  # replay frames kept per run (plus epoch 0): bounded memory
+SNAPSHOT_RESOLUTION = 50  # K x 50 x 50 x C bytes per frame
 
 
 def make_split(cfg: Config) -> Split:
     """The train/validation split a config describes (deterministic for ``cfg.data_seed``)."""
+    if cfg.dataset == UPLOAD:
+        raise ValueError("this experiment uses an uploaded CSV; upload it again to rerun it")
     spec = get_dataset(cfg.dataset)
     n_classes = cfg.n_classes if spec.n_classes is None else None
     X, y = make_dataset(cfg.dataset, cfg.n_samples, noise=cfg.noise, random_state=cfg.data_seed, n_classes=n_classes)
@@ -55,10 +59,15 @@ class RunSummary:
 class Experiment:
     """Data + trainer for one config. Picklable (it holds arrays and a picklable trainer)."""
 
-    def __init__(self, cfg: Config, split: Split | None = None):
+    def __init__(self, cfg: Config, split: Split | None = None, data_token: str = ""):
         self.cfg = cfg
+        self.data_token = data_token  # identifies uploaded data (a hash), "" for generated data
         self.split = split if split is not None else make_split(cfg)
         self.trainer = LockstepTrainer(cfg, self.split)
+        self.snapshot_grid = self.make_grid(SNAPSHOT_RESOLUTION)
+        self.snapshot_every = max(1, -(-cfg.epochs // MAX_SNAPSHOTS))
+        self.snapshots: list[tuple[int, np.ndarray]] = []  # (epoch, uint8 probs [K, R, R, C])
+        self._snapshot()
 
     @property
     def epoch(self) -> int:
@@ -75,7 +84,20 @@ class Experiment:
         return [get_activation(a).name + (f" (seed {s})" if multi else "") for a, s in self.trainer.runs]
 
     def step(self, n_epochs: int = 1) -> int:
-        return self.trainer.step(n_epochs)
+        """Train ``n_epochs`` more (within the budget), keeping a replay frame every ``snapshot_every``."""
+        done = 0
+        while done < n_epochs and not self.done:
+            to_next = self.snapshot_every - self.epoch % self.snapshot_every
+            done += self.trainer.step(min(n_epochs - done, to_next))
+            if self.epoch % self.snapshot_every == 0 or self.done:
+                self._snapshot()
+        return done
+
+    def _snapshot(self) -> None:
+        probs = grid_probabilities(self.trainer, self.snapshot_grid, self.split.mean, self.split.scale)
+        if self.snapshots and self.snapshots[-1][0] == self.epoch:
+            self.snapshots.pop()
+        self.snapshots.append((self.epoch, quantize(probs)))
 
     def data_xy(self, part: str = "train") -> tuple[np.ndarray, np.ndarray]:
         """Points of one part in data coordinates (undoing the standardisation) and their labels."""

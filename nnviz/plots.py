@@ -16,11 +16,13 @@ import zlib
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+from plotly._subplots import SubplotRef  # what make_subplots records per cell, for add_trace(row=, col=)
 
 # Okabe-Ito without black (rings, lines) and yellow (unreadable on white), then Tol muted.
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
-TOL_MUTED = ("#332288", "#999933", "#882255", "#CC6677", "#DDCC77", "#44AA99", "#117733", "#AA4499", "#88CCEE")  # fmt: skip
+TOL_MUTED = (
+    "#332288", "#999933", "#882255", "#CC6677", "#DDCC77", "#44AA99", "#117733", "#AA4499", "#88CCEE",
+)  # fmt: skip
 # Classes: orange / blue first, as in TensorFlow Playground (a pair every colour vision tells apart).
 CLASS_COLORS = ("#E69F00", "#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", *TOL_MUTED)
 INK, MUTED = "#222222", "#6B6B6B"
@@ -42,11 +44,15 @@ TEMPLATE = go.layout.Template(  # small on purpose: a stock template adds ~8 kB 
         xaxis=_AXIS, yaxis=_AXIS,
     )
 )  # fmt: skip
-_PANEL_AXIS = dict(_AXIS, showgrid=False, zeroline=False, showline=False, constrain="domain", tickfont=dict(size=10, color=MUTED))  # fmt: skip
+_PANEL_AXIS = dict(_AXIS, showgrid=False, zeroline=False, showline=False, constrain="domain")
+_PANEL_AXIS.update(tickfont=dict(size=10, color=MUTED))
+_POINTS = dict(
+    mode="markers", marker=dict(line=dict(color="white", width=1)), hovertemplate="(%{x:.2f}, %{y:.2f})"
+)
 BOUNDARY_TEMPLATE = go.layout.Template(  # the defaults of the boundary panels, sent once instead of K times
     layout=dict(TEMPLATE.layout.to_plotly_json(), xaxis=_PANEL_AXIS, yaxis=_PANEL_AXIS),
-    data=dict(scatter=[dict(mode="markers", marker=dict(line=dict(color="white", width=1)), hovertemplate="(%{x:.2f}, %{y:.2f})")]),
-)  # fmt: skip
+    data=dict(scatter=[_POINTS]),
+)
 
 
 def run_colors(n: int) -> list[str]:
@@ -62,12 +68,6 @@ def class_colors(n: int) -> list[str]:
 
 def _rgb(color: str) -> np.ndarray:
     return np.array([int(color[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
-
-
-def _tint(color: str, strength: float) -> str:
-    """``color`` blended with white: strength 0 is white, 1 the colour itself."""
-    r, g, b = np.rint(255 + (_rgb(color) - 255) * strength).astype(int)
-    return f"rgb({r},{g},{b})"
 
 
 def _rgba(color: str, alpha: float) -> str:
@@ -88,27 +88,104 @@ def _log_axis(values) -> dict:
     return dict(type="log", dtick="D2", tickformat=".2~g")
 
 
-def _panel_grid(n: int, ncols: int, titles, colors=None, *, shared: bool, height: float, template=TEMPLATE):
-    """Subplots for ``n`` panels in rows of ``ncols``: the figure and each panel's (row, col)."""
+# ---- figures as plain dicts --------------------------------------------------------------------
+# The boundaries and curves are redrawn 5 times a second while training live. Built through plotly's
+# object API (make_subplots, update_xaxes / update_layout, add_traces) every property set goes through
+# plotly's validators: ~110-130 ms for both figures with 8 runs (make_subplots of a 2 x 4 grid alone
+# ~20 ms), most of a 200 ms frame. So every figure here is a plain dict spec, traces and layout, with
+# make_subplots' grid computed by _grid, wrapped once without validation: ~12 ms for both (measured
+# with 8 runs, 80 x 80 grid, 400 points). tests/test_plots.py checks _grid against make_subplots and
+# that every figure passes plotly's validation.
+
+_TEMPLATE_SPEC = TEMPLATE.to_plotly_json()
+_BOUNDARY_TEMPLATE_SPEC = BOUNDARY_TEMPLATE.to_plotly_json()
+
+
+def _axis_id(i: int) -> str:
+    """The suffix of the i-th cell's axes (1-based, row by row): x, x2, x3, ..."""
+    return "" if i == 1 else str(i)
+
+
+def _figure(data: list[dict], layout: dict, grid_ref=None) -> go.Figure:
+    """Wrap a finished spec (validated only by the tests); later edits of the figure are validated as usual.
+    Our dicts are not kept: plotly copies them."""
+    fig = go.Figure(dict(data=data, layout=layout, _grid_ref=grid_ref), _validate=False)
+    fig._validate = fig.layout._validate = True
+    for trace in fig.data:
+        trace._validate = True
+    return fig
+
+
+def _grid(rows: int, cols: int, *, hspace: float, vspace: float, share_x=False, share_y=None):
+    """make_subplots' plain grid: the layout's axes, each cell's (x, y) domain row by row from the top
+    (for _titles), and the grid reference (for add_trace(row=, col=) on the figure). ``share_x``: every
+    x axis matches the bottom left one (shared_xaxes="all"); ``share_y``: "all" likewise, or "rows"
+    (each matches its row's first)."""
+    layout, domains = {}, _cell_domains(rows, cols, hspace, vspace)
+    for i, (x, y) in enumerate(domains, start=1):  # make_subplots clips the axes', not the titles' x
+        s = _axis_id(i)
+        layout[f"xaxis{s}"] = dict(anchor=f"y{s}", domain=[max(0.0, x[0]), min(1.0, x[1])])
+        layout[f"yaxis{s}"] = dict(anchor=f"x{s}", domain=y[:])
+    bottom_left = _axis_id((rows - 1) * cols + 1)
+    for i in range(rows * cols):
+        r, c, s = i // cols, i % cols, _axis_id(i + 1)
+        if share_x and s != bottom_left:
+            layout[f"xaxis{s}"].update(matches=f"x{bottom_left}", **({"showticklabels": False} if r < rows - 1 else {}))
+        ref = {"all": bottom_left, "rows": _axis_id(r * cols + 1)}.get(share_y, s)
+        if ref != s:
+            layout[f"yaxis{s}"].update(matches=f"y{ref}", **({"showticklabels": False} if c > 0 else {}))
+    grid_ref = [
+        [(SubplotRef("xy", (f"xaxis{s}", f"yaxis{s}"), {"xaxis": f"x{s}", "yaxis": f"y{s}"}),) for s in row]
+        for row in ([_axis_id(r * cols + c + 1) for c in range(cols)] for r in range(rows))
+    ]
+    return layout, domains, grid_ref
+
+
+def _cell_domains(rows: int, cols: int, hspace: float, vspace: float) -> list[tuple[list, list]]:
+    """Each cell's x and y domain, row by row from the top, float for float as make_subplots sums them."""
+    w, h = (1.0 - hspace * (cols - 1)) / cols, (1.0 - vspace * (rows - 1)) / rows
+    domains = []
+    for r in range(rows - 1, -1, -1):  # the r-th row from the bottom
+        y0 = sum([h] * r) + r * vspace
+        y = [min(max(v, 0.0), 1.0) for v in (y0, y0 + h)]
+        domains += [([x0, x0 + w], y) for x0 in (sum([w] * c) + c * hspace for c in range(cols))]
+    return domains
+
+
+def _titles(texts, domains, *, size: int) -> list[dict]:
+    """make_subplots' title annotations, centred above each cell (none for an empty title)."""
+    return [
+        dict(
+            font=dict(size=size), showarrow=False, text=text, x=(x[0] + x[1]) / 2.0, xanchor="center",
+            xref="paper", y=y[1], yanchor="bottom", yref="paper",
+        )  # fmt: skip
+        for text, (x, y) in zip(texts, domains)
+        if text
+    ]
+
+
+def _axes(layout: dict, letter: str) -> list[dict]:
+    """The layout's x (``letter`` "x") or y axes, in order."""
+    return [axis for name, axis in layout.items() if name.startswith(f"{letter}axis")]
+
+
+def _panel_grid(n: int, ncols: int, titles, colors=None, *, shared: bool, height: float, template=_TEMPLATE_SPEC):
+    """Layout of ``n`` panels in rows of ``ncols``, with titles, and its grid reference."""
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
     colors = list(colors) if colors is not None else [None] * n
     titles = [
         f"<span style='color:{c}'>■</span> {t}" if c else t for t, c in zip(titles, colors, strict=True)
     ]
-    fig = make_subplots(
-        rows=nrows, cols=ncols, subplot_titles=titles, shared_xaxes="all" if shared else False,
-        shared_yaxes="all" if shared else False, horizontal_spacing=0.02 if shared else 0.04,
-        vertical_spacing=min(44 / height, 0.9 / max(nrows - 1, 1)),
+    layout, domains, grid_ref = _grid(
+        nrows, ncols, hspace=0.02 if shared else 0.04, vspace=min(44 / height, 0.9 / max(nrows - 1, 1)),
+        share_x=shared, share_y="all" if shared else None,
     )  # fmt: skip
-    fig.update_annotations(font_size=13)
     for i in range(n, nrows * ncols):  # hide empty cells; the panel above shows the x ticks
-        row, col = i // ncols + 1, i % ncols + 1
-        fig.update_xaxes(visible=False, row=row, col=col)
-        fig.update_yaxes(visible=False, row=row, col=col)
-        fig.update_xaxes(showticklabels=True, row=row - 1, col=col)
-    fig.update_layout(template=template, height=round(height))
-    return fig, [(i // ncols + 1, i % ncols + 1) for i in range(n)]
+        layout[f"xaxis{_axis_id(i + 1)}"]["visible"] = layout[f"yaxis{_axis_id(i + 1)}"]["visible"] = False
+        layout[f"xaxis{_axis_id(i + 1 - ncols)}"]["showticklabels"] = True
+    layout.update(annotations=_titles(titles, domains, size=13), template=template, height=round(height))
+    return layout, grid_ref
 
 
 # ---- decision boundaries -----------------------------------------------------------------------
@@ -116,7 +193,7 @@ def _panel_grid(n: int, ncols: int, titles, colors=None, *, shared: bool, height
 
 def boundary_figure(
     xs, ys, probs, *, titles, X_train, y_train, X_val, y_val, pred_train, pred_val, n_classes,
-    show_val=True, discretize=False, ncols=4, title_colors=None,
+    show_val=True, discretize=False, ncols=4, title_colors=None, width=NOMINAL_WIDTH,
 ) -> go.Figure:  # fmt: skip
     """Decision boundaries of K runs side by side, with the data; zooming one panel zooms all.
 
@@ -130,27 +207,31 @@ def boundary_figure(
     n_classes : C. Two classes: P(class 1) shading (one colour bar) and the 0.5 contour. More: the
         argmax class colour faded to white by confidence, class boundaries drawn in.
     show_val : draw the validation points (triangles). discretize : flat shading, one tint per class.
+    width : the width in px the figure will get on the page; the height follows from it.
     """
     xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
     probs = _check_probs(probs, xs, ys, n_classes, len(titles))
     ncols = max(1, min(ncols, len(probs)))
-    height = _boundary_height(xs, ys, len(probs), ncols)
-    fig, cells = _panel_grid(
-        len(probs), ncols, titles, title_colors, shared=True, height=height, template=BOUNDARY_TEMPLATE
+    aspect = np.clip((ys[-1] - ys[0]) / (xs[-1] - xs[0]), 0.45, 1.3)  # panels keep the data's aspect
+    height = -(-len(probs) // ncols) * (min(0.93 * width / ncols * aspect, 360) + 44) + 70
+    layout, grid_ref = _panel_grid(
+        len(probs), ncols, titles, title_colors, shared=True, height=height, template=_BOUNDARY_TEMPLATE_SPEC
     )
     colors = class_colors(n_classes)
-    parts = [("train", X_train, y_train, pred_train)] + (
-        [("val", X_val, y_val, pred_val)] if show_val else []
-    )
-    for k, (row, col) in enumerate(cells):
+    parts = [("train", X_train, y_train, pred_train), ("val", X_val, y_val, pred_val)][: 2 if show_val else 1]
+    traces, images = [], []
+    for k in range(len(probs)):  # the panels' axes are x, x2, x3, ... row by row
+        axes = dict(xaxis=f"x{_axis_id(k + 1)}", yaxis=f"y{_axis_id(k + 1)}")
         if n_classes == 2:
-            fig.add_trace(_binary_trace(probs[k, ..., 1], xs, ys), row=row, col=col)
+            traces.append(dict(_binary_trace(probs[k, ..., 1], xs, ys), **axes))
         else:
-            fig.add_layout_image(_class_image(probs[k], xs, ys, colors, discretize), row=row, col=col)
-        for trace in _point_traces(parts, k, colors):
-            fig.add_trace(trace, row=row, col=col)
-    _boundary_layout(fig, xs, ys, n_classes, discretize)
-    return fig
+            image = _class_image(probs[k], xs, ys, colors, discretize)
+            images.append(dict(image, xref=axes["xaxis"], yref=axes["yaxis"]))
+        traces += [dict(t, **axes) for t in _point_traces(parts, k, colors)]
+    if images:
+        layout["images"] = images
+    _boundary_layout(layout, xs, ys, n_classes, discretize)
+    return _figure(traces, layout, grid_ref)
 
 
 def _check_probs(probs, xs, ys, n_classes: int, n_titles: int) -> np.ndarray:
@@ -164,23 +245,18 @@ def _check_probs(probs, xs, ys, n_classes: int, n_titles: int) -> np.ndarray:
     return probs
 
 
-def _boundary_height(xs, ys, n: int, ncols: int) -> float:
-    """Panels keep the data's aspect ratio at NOMINAL_WIDTH; 44 px per title row, 70 for the legend."""
-    aspect = np.clip((ys[-1] - ys[0]) / (xs[-1] - xs[0]), 0.45, 1.3)
-    return -(-n // ncols) * (0.93 * NOMINAL_WIDTH / ncols * aspect + 44) + 70
-
-
 def _percent(p: np.ndarray) -> np.ndarray:
     """Probabilities as uint8 percent 0..100 (so hovers read in %), from uint8 0..255 or float 0..1."""
     scale = 100.0 / 255.0 if p.dtype == np.uint8 else 100.0
     return np.clip(np.rint(np.nan_to_num(p.astype(np.float32) * scale, nan=50.0)), 0, 100).astype(np.uint8)
 
 
-def _binary_trace(p1: np.ndarray, xs, ys) -> go.Contour:
+def _binary_trace(p1: np.ndarray, xs, ys) -> dict:
     """P(class 1) shading and its 0.5 line in one trace: z is sent once, 1 byte per cell."""
-    return go.Contour(
-        z=_percent(p1), x0=xs[0], dx=xs[1] - xs[0], y0=ys[0], dy=ys[1] - ys[0], coloraxis="coloraxis",
-        autocontour=False, contours=dict(start=LEVEL, end=LEVEL, size=1, coloring="heatmap", showlines=True),
+    return dict(
+        type="contour", z=_percent(p1), x0=xs[0], dx=xs[1] - xs[0], y0=ys[0], dy=ys[1] - ys[0],
+        coloraxis="coloraxis", autocontour=False,
+        contours=dict(start=LEVEL, end=LEVEL, size=1, coloring="heatmap", showlines=True),
         line=dict(color=INK, width=1.5), name="P(class 1)", showlegend=False,
         hovertemplate="P(class 1) %{z}%<extra></extra>",
     )  # fmt: skip
@@ -207,7 +283,7 @@ def _class_image(probs: np.ndarray, xs, ys, colors, discretize: bool) -> dict:
 
 
 def _png_data_uri(rgb: np.ndarray) -> str:
-    """An RGB image ``[H, W, 3]`` uint8 as a PNG data URI (filter 'Up' on every row, zlib level 9)."""
+    """An RGB image ``[H, W, 3]`` uint8 as a PNG data URI (filter 'Up' on every row, then zlib)."""
     h, w, _ = rgb.shape
     rows = rgb.reshape(h, w * 3).astype(np.int16)
     up = (np.diff(rows, axis=0, prepend=0) % 256).astype(np.uint8)
@@ -217,11 +293,11 @@ def _png_data_uri(rgb: np.ndarray) -> str:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
     header = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    png = b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    png = b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _point_traces(parts, run: int, colors) -> list[go.Scatter]:
+def _point_traces(parts, run: int, colors) -> list[dict]:
     """Train circles and validation triangles per class, then rings around this run's mistakes.
     Legend entries come from run 0 only; legend groups make a click toggle every panel."""
     traces = []
@@ -229,20 +305,23 @@ def _point_traces(parts, run: int, colors) -> list[go.Scatter]:
         X, y, val = np.asarray(X), np.asarray(y), part == "val"
         for c, color in enumerate(colors):
             marker = dict(_VAL_MARKER if val else _TRAIN_MARKER, color=color)
-            trace = go.Scatter(
-                x=_f32(X[y == c, 0]), y=_f32(X[y == c, 1]), name=f"{part} class {c}", marker=marker,
-                legendgroup="val" if val else f"train{c}", showlegend=run == 0 and not val,
+            trace = dict(
+                type="scatter", x=_f32(X[y == c, 0]), y=_f32(X[y == c, 1]), name=f"{part} class {c}",
+                marker=marker, legendgroup="val" if val else f"train{c}", showlegend=run == 0 and not val,
             )  # fmt: skip
             traces.append(trace)
     traces.append(_ring_trace(parts, run, with_classes=len(colors) > 2))
     if run == 0:  # legend-only entries: one for validation points of every class, one for rings
         legend = [("validation", "val", dict(_VAL_MARKER, color=MUTED))] if len(parts) > 1 else []
-        legend.append(("misclassified", "misclassified", _RING_MARKER))  # even if run 0 has none
-        traces += [go.Scatter(x=[None], y=[None], name=n, legendgroup=g, marker=m) for n, g, m in legend]
+        if any(pred is not None for *_, pred in parts):  # even if run 0 gets everything right
+            legend.append(("misclassified", "misclassified", _RING_MARKER))
+        traces += [
+            dict(type="scatter", x=[None], y=[None], name=n, legendgroup=g, marker=m) for n, g, m in legend
+        ]
     return traces
 
 
-def _ring_trace(parts, run: int, *, with_classes: bool) -> go.Scatter:
+def _ring_trace(parts, run: int, *, with_classes: bool) -> dict:
     """A dark ring around every point this run gets wrong (train and, when shown, validation).
     With more than two classes the hover names the predicted class (2 bytes per ring)."""
     xy, truth_pred = [np.zeros((0, 2))], [np.zeros((0, 2))]
@@ -254,41 +333,44 @@ def _ring_trace(parts, run: int, *, with_classes: bool) -> go.Scatter:
             truth_pred.append(np.column_stack([y[wrong], pred[wrong]]))
     xy, truth_pred = np.concatenate(xy), np.concatenate(truth_pred).astype(np.uint8)
     hover = "class %{customdata[0]}, predicted %{customdata[1]}<extra>misclassified</extra>"
-    return go.Scatter(
-        x=_f32(xy[:, 0]), y=_f32(xy[:, 1]), name="misclassified", legendgroup="misclassified",
+    return dict(
+        type="scatter", x=_f32(xy[:, 0]), y=_f32(xy[:, 1]), name="misclassified", legendgroup="misclassified",
         showlegend=False, marker=_RING_MARKER,
         customdata=truth_pred if with_classes else None, hovertemplate=hover if with_classes else None,
     )  # fmt: skip
 
 
-def _boundary_layout(fig: go.Figure, xs, ys, n_classes: int, discretize: bool) -> None:
+def _boundary_layout(layout: dict, xs, ys, n_classes: int, discretize: bool) -> None:
     dx, dy = xs[1] - xs[0], ys[1] - ys[0]
-    fig.update_xaxes(range=[xs[0] - dx / 2, xs[-1] + dx / 2])
-    fig.update_yaxes(range=[ys[0] - dy / 2, ys[-1] + dy / 2])
+    for axis in _axes(layout, "x"):  # every panel's, the hidden ones too
+        axis["range"] = [xs[0] - dx / 2, xs[-1] + dx / 2]
+    for axis in _axes(layout, "y"):
+        axis["range"] = [ys[0] - dy / 2, ys[-1] + dy / 2]
     # Equal aspect: anchor the reference y axis (bottom left, the one the others match) to its x axis.
-    ref = next(ax for ax in fig.select_yaxes() if ax.matches is None)
-    ref.update(scaleanchor=ref.anchor, scaleratio=1)
-    c0, c1 = (_tint(color, SHADE) for color in CLASS_COLORS[:2])
+    ref = next(axis for axis in _axes(layout, "y") if "matches" not in axis)
+    ref.update(scaleanchor=ref["anchor"], scaleratio=1)
+    c0, c1 = (_rgba(color, SHADE) for color in CLASS_COLORS[:2])  # over white: the PNG's tints
     scale = [[0, c0], [0.5, c0], [0.5, c1], [1, c1]] if discretize else [[0, c0], [0.5, "white"], [1, c1]]
-    height = fig.layout.height
-    colorbar = dict(  # horizontal, under the panels on the right: the panels keep the full width
-        orientation="h", x=1, xanchor="right", y=-34 / height, yanchor="top", len=180, lenmode="pixels",
+    height = layout["height"] + 45  # room for the legend and, below it, the colour bar
+    colorbar = dict(  # horizontal, under the legend on the right: the panels keep the full width
+        orientation="h", x=1, xanchor="right", y=-80 / height, yanchor="top", len=180, lenmode="pixels",
         thickness=10, title=dict(text="P(class 1)", side="top", font=dict(size=11)), tickvals=[0, 50, 100],
         ticktext=["0%", "50%", "100%"], tickfont=dict(size=11), outlinewidth=0,
     )  # fmt: skip
-    fig.update_layout(
-        coloraxis=dict(colorscale=scale, cmin=0, cmax=100, showscale=n_classes == 2, colorbar=colorbar),
-        margin=dict(l=40, r=10, t=30, b=30), hovermode="closest", uirevision="boundary",
-        legend=dict(orientation="h", x=0, y=-30 / height, yanchor="top"),
+    layout.update(
+        height=height, coloraxis=dict(colorscale=scale, cmin=0, cmax=100, showscale=n_classes == 2, colorbar=colorbar),
+        margin=dict(l=40, r=10, t=30, b=75), hovermode="closest", uirevision="boundary",
+        legend=dict(orientation="h", x=0, y=-40 / height, yanchor="top"),
     )  # fmt: skip
 
 
 # ---- learning curves ---------------------------------------------------------------------------
 
 _CURVE_KEYS = ("train_loss", "val_loss", "train_acc", "val_acc")
+_NOTE = dict(size=11, color=MUTED)
 
 
-def curves_figure(history, *, labels, colors, groups=None) -> go.Figure:
+def curves_figure(history, *, labels, colors, groups=None, stacked=False) -> go.Figure:
     """Loss (log scale) and accuracy over epochs: train solid, validation dashed, one colour per run.
 
     Parameters
@@ -299,27 +381,30 @@ def curves_figure(history, *, labels, colors, groups=None) -> go.Figure:
     groups : optional list of ``(label, run indices)``: draws each group's mean and a mean ± std band
         (geometric for the loss) in the colour of its first run, instead of the single runs.
     """
-    fig = make_subplots(
-        rows=1, cols=2, subplot_titles=("Loss (log scale)", "Accuracy"), horizontal_spacing=0.1
-    )
+    # panel 1 (loss) on axes x / y, panel 2 (accuracy) on x2 / y2; make_subplots' spacings
+    layout, domains, grid_ref = _grid(*((2, 1) if stacked else (1, 2)), hspace=0.1, vspace=0.16)
+    axes = {"loss": dict(xaxis="x", yaxis="y"), "acc": dict(xaxis="x2", yaxis="y2")}
     idx = _decimate(len(history["train_loss"]))
+    traces = []
     for s, (label, color, series) in enumerate(_curve_series(history, labels, colors, groups)):
         for key in _CURVE_KEYS:
             mean, band = series[key]
-            col = 1 if key.endswith("loss") else 2
-            if band is not None:
-                fig.add_traces(_band_traces(idx, band, color, s), rows=1, cols=col)
-            fig.add_trace(_curve_trace(idx, mean, label, color, s, key), row=1, col=col)
-    fig.update_xaxes(title=dict(text="epoch", font=dict(size=12)), rangemode="tozero")
-    fig.update_yaxes(_log_axis([history["train_loss"], history["val_loss"]]), row=1, col=1)
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)  # fixed: no jumps while training
-    fig.update_annotations(font_size=13)
-    fig.update_layout(
-        template=TEMPLATE, height=340, margin=dict(l=50, r=10, t=30, b=40), hovermode="x unified",
-        legend=dict(title=dict(text="solid: train<br>dashed: validation<br>", font=dict(size=11, color=MUTED))),
-        uirevision="curves",
+            new = [] if band is None else _band_traces(idx, band, color, s)
+            new.append(_curve_trace(idx, mean, label, color, s, key))
+            traces += [dict(t, **axes[key.split("_")[1]]) for t in new]
+    for axis in _axes(layout, "x"):
+        axis.update(title=dict(text="epoch", font=dict(size=12)), rangemode="tozero")
+    layout["yaxis"].update(_log_axis([history["train_loss"], history["val_loss"]]))
+    layout["yaxis2"].update(tickformat=".0%", range=[0, 1.02])  # no jumps while live
+    layout.update(
+        annotations=_titles(("Loss (log scale)", "Accuracy"), domains, size=13), template=_TEMPLATE_SPEC,
+        height=560 if stacked else 340, margin=dict(l=50, r=10, t=30, b=40), hovermode="x unified",
+        legend=dict(title=dict(text="solid: train<br>dashed: validation<br>", font=_NOTE)), uirevision="curves",
     )  # fmt: skip
-    return fig
+    if stacked:  # a narrow column: the legend goes below, not beside; one "epoch" title at the bottom
+        layout.update(legend=dict(orientation="h", y=-0.12, x=0), margin=dict(l=50, r=10, t=30, b=10))
+        del layout["xaxis"]["title"]
+    return _figure(traces, layout, grid_ref)
 
 
 def _decimate(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
@@ -332,21 +417,12 @@ def _curve_series(history, labels, colors, groups) -> list[tuple]:
     """(label, colour, {key: (line [E], band (lo, hi) or None)}) per run, or per group."""
     hist = {key: np.asarray(history[key], dtype=np.float64) for key in _CURVE_KEYS}
     if groups is None:
-        return [
-            (labels[k], colors[k], {key: (h[:, k], None) for key, h in hist.items()})
-            for k in range(len(labels))
-        ]
-    out = []
-    for label, runs in groups:
-        runs = list(runs)
-        out.append(
-            (
-                label,
-                colors[runs[0]],
-                {key: _mean_band(h[:, runs], log="loss" in key) for key, h in hist.items()},
-            )
-        )
-    return out
+        runs = [{key: (h[:, k], None) for key, h in hist.items()} for k in range(len(labels))]
+        return list(zip(labels, colors, runs, strict=True))
+    bands = [
+        {key: _mean_band(h[:, list(r)], log="loss" in key) for key, h in hist.items()} for _, r in groups
+    ]
+    return [(label, colors[list(runs)[0]], band) for (label, runs), band in zip(groups, bands, strict=True)]
 
 
 def _mean_band(values: np.ndarray, *, log: bool) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
@@ -365,29 +441,32 @@ def _epochs(idx: np.ndarray) -> dict:
     return dict(x0=int(idx[0]) + 1 if len(idx) else 1, dx=int(idx[1] - idx[0]) if len(idx) > 1 else 1)
 
 
-def _curve_trace(
-    idx: np.ndarray, values: np.ndarray, label: str, color: str, group: int, key: str
-) -> go.Scatter:
+def _curve_trace(idx: np.ndarray, values: np.ndarray, label: str, color: str, group: int, key: str) -> dict:
     val = key.startswith("val")
-    return go.Scatter(
-        **_epochs(idx), y=_f32(values[idx]), mode="lines", name=f"{label} (val)" if val else label, legendgroup=str(group),
-        showlegend=key == "train_loss", line=dict(color=color, width=2, dash="dash" if val else "solid"),
+    line = dict(color=color, width=2, dash="dash" if val else "solid")
+    return dict(
+        _epochs(idx), type="scatter", y=_f32(values[idx]), mode="lines",
+        name=f"{label} (val)" if val else label,
+        legendgroup=str(group), showlegend=key == "train_loss", line=line,
         hovertemplate="%{y:.1%}" if key.endswith("acc") else "%{y:.3g}",
     )  # fmt: skip
 
 
-def _band_traces(idx: np.ndarray, band, color: str, group: int) -> list[go.Scatter]:
+def _band_traces(idx: np.ndarray, band, color: str, group: int) -> list[dict]:
     """A translucent band between two invisible lines (``lo`` fills up to ``hi``), x as x0/dx."""
-    common = dict(_epochs(idx), mode="lines", line=dict(width=0), legendgroup=str(group), showlegend=False)
+    common = dict(_epochs(idx), type="scatter", mode="lines", line=dict(width=0), legendgroup=str(group))
+    common.update(showlegend=False, hoverinfo="skip")
     lo, hi = (_f32(b[idx]) for b in band)
-    fill = dict(fill="tonexty", fillcolor=_rgba(color, 0.15))
     return [
-        go.Scatter(y=hi, hoverinfo="skip", **common),
-        go.Scatter(y=lo, hoverinfo="skip", **fill, **common),
+        dict(common, y=hi),
+        dict(common, y=lo, fill="tonexty", fillcolor=_rgba(color, 0.15)),
     ]
 
 
 # ---- confusion matrices ------------------------------------------------------------------------
+
+# plotly.py's "Blues", spelled out as its validation does: plotly.js has another scale under that name
+_BLUES = go.layout.Coloraxis(colorscale="Blues").to_plotly_json()["colorscale"]
 
 
 def confusion_figure(confusions, *, titles, class_names=None, ncols=None) -> go.Figure:
@@ -405,28 +484,32 @@ def confusion_figure(confusions, *, titles, class_names=None, ncols=None) -> go.
     names = [str(x) for x in (class_names if class_names is not None else range(c))]
     cols = max(1, min(n, ncols or NOMINAL_WIDTH // (28 * c + 50)))
     side = min(220.0, 0.9 * NOMINAL_WIDTH / cols)
-    fig, cells = _panel_grid(n, cols, titles, shared=False, height=-(-n // cols) * (side + 70) + 40)
+    layout, grid_ref = _panel_grid(n, cols, titles, shared=False, height=-(-n // cols) * (side + 70) + 40)
     totals = cm.sum(-1, keepdims=True)
     share = np.divide(cm, totals, out=np.zeros(cm.shape), where=totals > 0)
     hover = "true %{y}, predicted %{x}: %{text} (%{z:.0%} of true %{y})<extra></extra>"
-    for k, (row, col) in enumerate(cells):
-        heatmap = go.Heatmap(
-            z=_f32(share[k]), x=names, y=names, text=cm[k].astype(str).tolist(), texttemplate="%{text}",
-            textfont=dict(size=12 if c <= 4 else 10), coloraxis="coloraxis", xgap=1, ygap=1, hovertemplate=hover,
-        )  # fmt: skip
-        fig.add_trace(heatmap, row=row, col=col)
-        suffix = "" if k == 0 else str(k + 1)
-        fig.layout[f"yaxis{suffix}"].update(
-            scaleanchor=f"x{suffix}", constrain="domain", constraintoward="top", autorange="reversed"
+    traces = []
+    for k in range(n):
+        s = _axis_id(k + 1)
+        traces.append(dict(
+            type="heatmap", z=_f32(share[k]), x=names, y=names, text=cm[k].astype(str).tolist(),
+            texttemplate="%{text}", textfont=dict(size=12 if c <= 4 else 10), coloraxis="coloraxis", xgap=1,
+            ygap=1, hovertemplate=hover, xaxis=f"x{s}", yaxis=f"y{s}",
+        ))  # fmt: skip
+        layout[f"yaxis{s}"].update(
+            scaleanchor=f"x{s}", constrain="domain", constraintoward="top", autorange="reversed"
         )
-    fig.update_xaxes(title=dict(text="predicted", font=dict(size=11)), showgrid=False, type="category")
-    fig.update_yaxes(showgrid=False, type="category")
-    fig.update_yaxes(title=dict(text="true", font=dict(size=11)), col=1)
-    fig.update_layout(
-        coloraxis=dict(colorscale="Blues", cmin=0, cmax=1, showscale=False),
+    for axis in _axes(layout, "x"):
+        axis.update(title=dict(text="predicted", font=dict(size=11)), showgrid=False, type="category")
+    for i, axis in enumerate(_axes(layout, "y")):
+        axis.update(showgrid=False, type="category")
+        if i % cols == 0:  # the first column
+            axis["title"] = dict(text="true", font=dict(size=11))
+    layout.update(
+        coloraxis=dict(colorscale=_BLUES, cmin=0, cmax=1, showscale=False),
         margin=dict(l=50, r=10, t=30, b=10), uirevision="confusion",
     )  # fmt: skip
-    return fig
+    return _figure(traces, layout, grid_ref)
 
 
 # ---- diagnostics -------------------------------------------------------------------------------
@@ -447,52 +530,56 @@ def diagnostics_figure(diag, *, labels, colors) -> go.Figure:
     data = {key: np.asarray(diag[key], dtype=np.float32) for key, _ in _DIAG_ROWS}
     n_layers = data["grad_norm"].shape[2]
     titles = [f"layer {j + 1}" for j in range(n_layers - 1)] + [f"output (layer {n_layers})"]
-    fig = make_subplots(
-        rows=3, cols=n_layers, shared_xaxes="all", shared_yaxes="rows", column_titles=titles,
-        horizontal_spacing=0.1 / n_layers, vertical_spacing=0.07,
+    layout, domains, grid_ref = _grid(
+        3, n_layers, hspace=0.1 / n_layers, vspace=0.07, share_x=True, share_y="rows"
     )  # fmt: skip
+    layout["annotations"] = _titles(titles, domains[:n_layers], size=12)  # above the columns
+    traces = []
     for k, (label, color) in enumerate(zip(labels, colors, strict=True)):
-        shown = False
-        for row, (key, _) in enumerate(_DIAG_ROWS, start=1):
+        for row, (key, _) in enumerate(_DIAG_ROWS):
             for j in range(data[key].shape[2]):
                 y = data[key][:, k, j]
                 if np.isfinite(y).any():  # all NaN: e.g. saturation of a non-saturating activation
-                    fig.add_trace(
-                        _diag_trace(epochs, y, label, color, k, not shown, key, j), row=row, col=j + 1
+                    first = not traces or traces[-1]["legendgroup"] != str(k)
+                    s = _axis_id(row * n_layers + j + 1)
+                    traces.append(
+                        dict(_diag_trace(epochs, y, label, color, k, first, key, j), xaxis=f"x{s}", yaxis=f"y{s}")
                     )
-                    shown = True
-    _diagnostics_layout(fig, data, n_layers, len(epochs))
-    return fig
+    _diagnostics_layout(layout, data, n_layers, len(epochs))
+    return _figure(traces, layout, grid_ref)
 
 
-def _diag_trace(epochs, y, label, color, run, show_legend, key, layer) -> go.Scatter:
+def _diag_trace(epochs, y, label, color, run, show_legend, key, layer) -> dict:
     fmt = "%{y:.3g}" if key == "grad_norm" else "%{y:.0%}"
-    return go.Scatter(
-        x=epochs, y=y, mode="lines+markers" if len(y) < 30 else "lines", name=label, legendgroup=str(run),
+    return dict(
+        type="scatter", x=epochs, y=y, mode="lines+markers" if len(y) < 30 else "lines", name=label,
+        legendgroup=str(run),
         showlegend=show_legend, line=dict(color=color, width=2), marker=dict(size=4),
         hovertemplate=f"layer {layer + 1}, epoch %{{x}}: {fmt}<extra>{label}</extra>",
     )  # fmt: skip
 
 
-def _diagnostics_layout(fig: go.Figure, data: dict, n_layers: int, n_records: int) -> None:
+def _diagnostics_layout(layout: dict, data: dict, n_layers: int, n_records: int) -> None:
+    def axes(letter, row):  # the x or y axes of row 1, 2 or 3
+        return _axes(layout, letter)[(row - 1) * n_layers : row * n_layers]
+
     for row, (key, name) in enumerate(_DIAG_ROWS, start=1):
-        fig.update_yaxes(title=dict(text=name, font=dict(size=12)), row=row, col=1)
+        axes("y", row)[0]["title"] = dict(text=name, font=dict(size=12))
         if key != "grad_norm":  # a fixed range here would break row 3's log autorange (plotly.js)
-            fig.update_yaxes(
-                autorangeoptions=dict(include=[0, 1]), rangemode="nonnegative", tickformat=".0%", row=row
-            )
-            fig.update_xaxes(visible=False, row=row, col=n_layers)  # the output layer has no hidden units
-            fig.update_yaxes(visible=False, row=row, col=n_layers)
-    fig.update_yaxes(_log_axis(data["grad_norm"]), row=3)
-    fig.update_xaxes(title=dict(text="epoch", font=dict(size=12)), row=3)
+            for axis in axes("y", row):
+                axis.update(autorangeoptions=dict(include=[0, 1]), rangemode="nonnegative", tickformat=".0%")
+            axes("x", row)[-1]["visible"] = axes("y", row)[-1]["visible"] = False  # the output has no hidden units
+    for axis in axes("y", 3):
+        axis.update(_log_axis(data["grad_norm"]))
+    for axis in axes("x", 3):
+        axis["title"] = dict(text="epoch", font=dict(size=12))
     if n_records and not np.isfinite(data["saturated"]).any():
-        fig.add_annotation(
+        layout["annotations"].append(dict(
             text="no saturating activation among the runs", showarrow=False, font=dict(color=MUTED, size=12),
             xref=f"x{n_layers + 1} domain", yref=f"y{n_layers + 1} domain", x=0.02, y=0.5, xanchor="left",
-        )  # fmt: skip
-    fig.update_annotations(font_size=12)
-    fig.update_layout(
-        template=TEMPLATE, height=560, margin=dict(l=60, r=10, t=30, b=40), hovermode="closest",
+        ))  # fmt: skip
+    layout.update(
+        template=_TEMPLATE_SPEC, height=560, margin=dict(l=60, r=10, t=30, b=40), hovermode="closest",
         legend=dict(orientation="h", x=0, y=-0.1, yanchor="top"), uirevision="diagnostics",
     )  # fmt: skip
 

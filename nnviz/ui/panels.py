@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
 
-from nnviz import plots
+from nnviz import export, plots
 from nnviz.activations import ACTIVATIONS
 from nnviz.boundary import quantize
 from nnviz.experiment import Experiment
+from nnviz.report import build_report
 from nnviz.ui import state
 
+LOG = logging.getLogger("nnviz")
 FRAME_SECONDS = 0.2  # live refresh: 5 updates per second
 TRAIN_SECONDS = 0.08  # training time per frame; the rest draws the frame
 LIVE_RESOLUTION = 80  # boundary grid while training live (payload ~ K x 80 x 80 bytes)
 FULL_RESOLUTION = 160  # when paused or finished
 STEP_EPOCHS = 10
+MAIN_WIDTH = 880  # px of the main column at 1280 px with the sidebar open: figure heights follow it
 PLAYBACK_FRAMES = 40  # the whole epoch budget plays out over at least this many frames (~8 s)
 
+PAGE_CSS = """<style>
+.block-container { padding-top: 2.2rem; padding-bottom: 2rem; }
+</style>"""
 PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def guarded(part: str, render, *args) -> None:
+    """Draw one part of the page; if it fails, say so there and let the rest of the page draw.
+
+    Streamlit's own control flow (st.rerun, st.stop) uses BaseException and passes through.
+    """
+    try:
+        render(*args)
+    except Exception as exc:  # noqa: BLE001 - the UI boundary: show, log, carry on
+        LOG.exception("%s failed", part)
+        st.error(f"{part} could not be shown: {exc}")
 
 
 def render_controls(exp: Experiment) -> tuple[bool, bool]:
@@ -79,15 +99,33 @@ def _draw_frame(exp: Experiment, show_val: bool, discretize: bool, live: bool) -
         st.error(f"Could not draw the figures: {exc}")
         return
     # few runs: curves beside the boundaries; many: boundaries get the full width
-    left, right = st.columns([3, 2]) if exp.trainer.n_runs <= 4 else (st.container(), st.container())
+    left, right = st.columns([3, 2]) if _side_by_side(exp) else (st.container(), st.container())
     left.plotly_chart(boundary_fig, key="boundary", config=PLOT_CONFIG, width="stretch")
     right.plotly_chart(curves_fig, key="curves", config=PLOT_CONFIG, width="stretch")
+
+
+def run_colors(exp: Experiment) -> list[str]:
+    """One colour per activation (all seeds of an activation share it), consistent across figures."""
+    palette = plots.run_colors(len(exp.cfg.activations))
+    return [palette[k // exp.cfg.n_seeds] for k in range(exp.trainer.n_runs)]
+
+
+def seed_groups(exp: Experiment) -> list[tuple[str, list[int]]] | None:
+    """(activation name, its runs) when there are several seeds: curves show mean and band."""
+    s = exp.cfg.n_seeds
+    if s < 2:
+        return None
+    return [(exp.run_labels[a * s].split(" (seed")[0], list(range(a * s, (a + 1) * s))) for a in range(len(exp.cfg.activations))]
+
+
+def _side_by_side(exp: Experiment) -> bool:
+    return exp.trainer.n_runs <= 4
 
 
 def _figures(exp: Experiment, show_val: bool, discretize: bool, live: bool):
     grid, probs = exp.boundary(LIVE_RESOLUTION if live else FULL_RESOLUTION)
     hist = exp.trainer.history()
-    colors = plots.run_colors(exp.trainer.n_runs)
+    colors = run_colors(exp)
     titles = []
     for label, acc in zip(exp.run_labels, _last_rows(hist["val_acc"])):
         titles.append(f"{label} · val {acc:.0%}" if np.isfinite(acc) else f"{label} · –")
@@ -107,10 +145,13 @@ def _figures(exp: Experiment, show_val: bool, discretize: bool, live: bool):
         n_classes=exp.split.n_classes,
         show_val=show_val,
         discretize=discretize,
-        ncols=2 if exp.trainer.n_runs <= 4 else 4,
+        ncols=2 if _side_by_side(exp) else 4,
+        width=MAIN_WIDTH * 0.58 if _side_by_side(exp) else MAIN_WIDTH,
         title_colors=colors,
     )
-    curves_fig = plots.curves_figure(hist, labels=exp.run_labels, colors=colors)
+    curves_fig = plots.curves_figure(
+        hist, labels=exp.run_labels, colors=colors, groups=seed_groups(exp), stacked=_side_by_side(exp)
+    )
     return boundary_fig, curves_fig
 
 
@@ -158,8 +199,52 @@ def render_summary(exp: Experiment) -> None:
     )
 
 
+def render_seed_summary(exp: Experiment) -> None:
+    """Mean ± std over seeds per activation: run-to-run variation made measurable."""
+    rows = exp.summary()
+    s = exp.cfg.n_seeds
+    table = []
+    for a, act in enumerate(exp.cfg.activations):
+        mine = rows[a * s : (a + 1) * s]
+        entry = {"activation": mine[0].name}
+        for name, field, scale in (("val acc %", "val_acc", 100), ("val loss", "val_loss", 1), ("F1", "f1", 1)):
+            values = np.array([getattr(r, field) for r in mine], dtype=float) * scale
+            entry[name] = f"{np.nanmean(values):.3g} ± {np.nanstd(values):.2g}"
+        reach = [r.epochs_to_90 for r in mine if r.epochs_to_90 is not None]
+        entry["epochs to 90%"] = f"{np.mean(reach):.0f} ± {np.std(reach):.0f}" if reach else "–"
+        entry["reached 90%"] = f"{len(reach)}/{s} seeds"
+        table.append(entry)
+    st.markdown(f"**Mean ± std over {s} seeds**")
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+
+
+def render_exports(exp: Experiment) -> None:
+    """Downloads; each file is generated only when its button is clicked."""
+    files = [
+        ("Histories CSV", lambda: export.histories_csv(exp), "nnviz-histories.csv", "text/csv"),
+        ("Summary CSV", lambda: export.summary_csv(exp), "nnviz-summary.csv", "text/csv"),
+        ("Config JSON", lambda: export.config_json(exp.cfg), "nnviz-config.json", "application/json"),
+        ("Weights (torch)", lambda: export.weights_bytes(exp), "nnviz-weights.pt", "application/octet-stream"),
+        ("HTML report", lambda: build_report(exp), "nnviz-report.html", "text/html"),
+        ("Dataset CSV", lambda: _dataset_csv(exp), "nnviz-data.csv", "text/csv"),
+    ]
+    cols = st.columns(len(files))
+    for col, (label, data, name, mime) in zip(cols, files):
+        col.download_button(label, data, file_name=name, mime=mime, on_click="ignore", key=f"dl_{name}", width="stretch")
+    st.caption(
+        "Weights load into a plain torch module: `nnviz.export.load_run_model(torch.load(f, weights_only=False), run)`. "
+        "`python -m nnviz run --config nnviz-config.json` reruns this experiment headless with the same numbers."
+    )
+
+
+def _dataset_csv(exp: Experiment) -> str:
+    X = np.concatenate([exp.data_xy("train")[0], exp.data_xy("val")[0]])
+    y = np.concatenate([exp.split.y_train, exp.split.y_val])
+    return export.dataset_csv(X, y)
+
+
 def render_diagnostics(exp: Experiment) -> None:
-    colors = plots.run_colors(exp.trainer.n_runs)
+    colors = run_colors(exp)
     for k, epoch in enumerate(exp.trainer.diverged_epoch):
         if epoch is not None:
             st.error(f"{exp.run_labels[k]} diverged at epoch {epoch} (loss became NaN/inf) and was frozen.")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from nnviz.activations import ACTIVATIONS
-from nnviz.config import ACT_PARAMS, BOUNDS, INITS, LOSSES, OPTIMIZERS, Config
+from nnviz.config import ACT_PARAMS, BOUNDS, INITS, LOSSES, OPTIMIZERS, UPLOAD, Config
 from nnviz.datasets import DATASETS
+from nnviz.presets import load_presets
+from nnviz.ui import state
+from nnviz.upload import UploadError, parse_csv
 
 PREFIX = "w_"
 LR_STEPS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -63,19 +68,25 @@ def render_sidebar(prev: Config) -> Config:
     for name in (*SCALAR_FIELDS, *ACT_PARAMS):
         _ensure(name, prev)
     with st.sidebar:
+        _preset_box()
         st.header("Data")
+        options = list(DATASETS) + ([UPLOAD] if state.UPLOADED in ss or ss[_key("dataset")] == UPLOAD else [])
         st.selectbox(
             "Dataset",
-            list(DATASETS),
-            format_func=lambda k: DATASETS[k].name,
+            options,
+            format_func=_dataset_name,
             key=_key("dataset"),
-            help="Toy 2D datasets; the last two have 3+ classes (softmax output).",
+            on_change=_dataset_changed,
+            help="Toy 2D datasets; spiral3 and blobs have 3+ classes (softmax output).",
         )
-        st.caption(DATASETS[ss[_key("dataset")]].description)
-        if DATASETS[ss[_key("dataset")]].n_classes is None:
-            st.slider("Classes", 3, 5, key=_key("n_classes"))
-        st.number_input("Samples", 50, int(BOUNDS["n_samples"].high), step=50, key=_key("n_samples"))
-        st.slider("Noise", 0.0, 2.0, step=0.05, key=_key("noise"), help="Jitter added to every point.")
+        generated = ss[_key("dataset")] != UPLOAD
+        if generated:
+            st.caption(DATASETS[ss[_key("dataset")]].description)
+            if DATASETS[ss[_key("dataset")]].n_classes is None:
+                st.slider("Classes", 3, 5, key=_key("n_classes"))
+            st.number_input("Samples", 50, int(BOUNDS["n_samples"].high), step=50, key=_key("n_samples"))
+            st.slider("Noise", 0.0, 2.0, step=0.01, key=_key("noise"), help="Jitter added to every point.")
+        _upload_box(expanded=not generated)
         st.slider("Validation fraction", 0.05, 0.5, step=0.05, key=_key("val_fraction"))
         st.number_input("Data seed", 0, int(BOUNDS["data_seed"].high), key=_key("data_seed"))
         st.checkbox("Standardise inputs", key=_key("standardize"), help="Zero mean, unit variance (fit on train).")
@@ -122,6 +133,77 @@ def render_sidebar(prev: Config) -> Config:
         if not ss[_key("activations")]:
             st.warning("Choose at least one activation; showing the previous ones meanwhile.")
     return config_from_widgets(prev)
+
+
+def _preset_box() -> None:
+    presets = load_presets()
+    st.selectbox(
+        "Guided experiment",
+        [""] + list(presets),
+        format_func=lambda k: presets[k].title if k else "— choose one —",
+        key="preset_choice",
+        on_change=_apply_preset,
+        help="Loads the settings of a classic experiment and explains what to look for.",
+    )
+
+
+def _apply_preset() -> None:
+    key = st.session_state.get("preset_choice")
+    if key:
+        seed_widgets(load_presets()[key].config)
+        st.session_state["preset"] = key
+
+
+def active_preset(cfg: Config):
+    """The preset whose settings (or contrast settings) are on screen, else None."""
+    key = st.session_state.get("preset")
+    preset = load_presets().get(key) if key else None
+    if preset is not None and cfg in (preset.config, preset.contrast_config):
+        return preset
+    return None
+
+
+def _dataset_changed() -> None:
+    """Each dataset has its own sensible noise level (in its own units): start from it."""
+    key = st.session_state[_key("dataset")]
+    if key in DATASETS:
+        st.session_state[_key("noise")] = min(2.0, float(DATASETS[key].default_noise))
+
+
+def _dataset_name(key: str) -> str:
+    return DATASETS[key].name if key in DATASETS else "Your CSV"
+
+
+def _upload_box(expanded: bool) -> None:
+    with st.expander("Your own data (CSV)", expanded=expanded):
+        st.file_uploader(
+            "Columns x1, x2, label (header optional), up to 5000 rows and 5 classes",
+            type=["csv", "txt"],
+            key="upload_file",
+            on_change=_on_upload,
+        )
+        message = st.session_state.get(state.UPLOAD_MESSAGE)
+        if message:
+            level, text = message
+            (st.error if level == "error" else st.success)(text)
+
+
+def _on_upload() -> None:
+    """Runs before the script: a valid file becomes the dataset; a bad one changes nothing."""
+    ss = st.session_state
+    file = ss.get("upload_file")
+    if file is None:
+        return
+    raw = file.getvalue()
+    try:
+        data = parse_csv(raw)
+    except UploadError as exc:
+        ss[state.UPLOAD_MESSAGE] = ("error", f"{file.name[:40]}: {exc} The current experiment is unchanged.")
+        return
+    ss[state.UPLOADED] = (hashlib.sha256(raw).hexdigest(), data)
+    ss[_key("dataset")] = UPLOAD
+    notes = " ".join(data.notes)
+    ss[state.UPLOAD_MESSAGE] = ("success", f"Loaded {len(data.y)} points in {data.n_classes} classes. {notes}")
 
 
 def config_from_widgets(prev: Config) -> Config:

@@ -10,14 +10,18 @@ import time
 
 import streamlit as st
 
-from nnviz.config import Config
+from nnviz.config import UPLOAD, Config
+from nnviz.datasets import split_dataset
 from nnviz.experiment import Experiment
+from nnviz.upload import UploadedData
 
 EXPERIMENT = "experiment"
 CONFIG = "config"
 PLAYING = "playing"
 NOTICES = "url_notices"
 ERROR = "experiment_error"
+UPLOADED = "uploaded"  # (sha256 hex, UploadedData) of the last valid upload
+UPLOAD_MESSAGE = "upload_message"  # (level, text) about the last upload attempt
 
 
 def init_session() -> None:
@@ -45,14 +49,19 @@ def sync_url(cfg: Config) -> None:
 def experiment(cfg: Config) -> Experiment | None:
     """The session's experiment for ``cfg``; a changed config restarts it (same seed, so reproducible).
 
-    If the new config cannot be built (e.g. too few samples for the classes), the error is kept
-    for the page to show and the previous experiment stays.
+    If the new config cannot be built (e.g. too few samples for the classes, or the uploaded data is
+    gone), the error is kept for the page to show and the previous experiment stays.
     """
     current: Experiment | None = st.session_state.get(EXPERIMENT)
-    if current is not None and current.cfg == cfg:
+    upload = st.session_state.get(UPLOADED) if cfg.dataset == UPLOAD else None
+    token = upload[0] if upload else ""
+    if current is not None and current.cfg == cfg and current.data_token == token:
         return current
     try:
-        new = Experiment(cfg)
+        if cfg.dataset == UPLOAD and upload is None:
+            raise ValueError("no uploaded data in this session; upload a CSV under Data")
+        split = _upload_split(cfg, upload[1]) if upload else None
+        new = Experiment(cfg, split, data_token=token)
     except ValueError as exc:
         st.session_state[ERROR] = f"These settings cannot be used: {exc}"
         return current
@@ -65,10 +74,14 @@ def experiment(cfg: Config) -> Experiment | None:
     return new
 
 
+def _upload_split(cfg: Config, data: UploadedData):
+    return split_dataset(data.X, data.y, val_fraction=cfg.val_fraction, random_state=cfg.data_seed, standardize=cfg.standardize)
+
+
 def reset() -> None:
     exp: Experiment | None = st.session_state.get(EXPERIMENT)
     if exp is not None:
-        st.session_state[EXPERIMENT] = Experiment(exp.cfg, exp.split)
+        st.session_state[EXPERIMENT] = Experiment(exp.cfg, exp.split, data_token=exp.data_token)
 
 
 def playing() -> bool:

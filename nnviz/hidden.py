@@ -1,0 +1,88 @@
+"""Looking inside one run: hidden-unit maps over the input plane, the transformed space of a layer,
+PReLU's learned slopes, and where the seeds of one activation disagree.
+
+Plain arrays out (numpy), for :mod:`nnviz.plots`. Points are in data coordinates; ``mean``/``scale``
+are the split's standardisation, applied before the network sees them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnviz.boundary import Grid
+
+
+def unit_maps(trainer, run: int, grid: Grid, mean=0.0, scale=1.0) -> list[np.ndarray]:
+    """Output of every hidden unit of one run over the grid: one ``[width, R, R]`` array per layer."""
+    r = len(grid.xs)
+    layers = trainer.hidden_outputs((grid.points - mean) / scale)
+    return [h[run].reshape(h.shape[1], r, r) for h in layers]
+
+
+def prelu_slopes(trainer, run: int) -> list[np.ndarray] | None:
+    """The learned negative slopes ``[width]`` per hidden layer of a PReLU run, else None."""
+    if trainer.runs[run][0] != "prelu":
+        return None
+    views = trainer.layout.views(trainer.params)[:-1]
+    return [layer["slope"][run, :, 0].numpy().copy() for layer in views]
+
+
+def grid_lines(grid: Grid, n_lines: int = 15, n_points: int = 60) -> np.ndarray:
+    """Horizontal and vertical lines across the grid's box: ``[2 * n_lines, n_points, 2]``."""
+    xs = np.linspace(grid.xs[0], grid.xs[-1], n_points)
+    ys = np.linspace(grid.ys[0], grid.ys[-1], n_points)
+    lines = [np.column_stack([xs, np.full(n_points, y)]) for y in np.linspace(ys[0], ys[-1], n_lines)]
+    lines += [np.column_stack([np.full(n_points, x), ys]) for x in np.linspace(xs[0], xs[-1], n_lines)]
+    return np.asarray(lines, dtype=np.float32)
+
+
+def transformed_space(
+    trainer, run: int, layer: int, X: np.ndarray, lines: np.ndarray, *, units: tuple[int, int] | None = None
+) -> dict:
+    """Data and grid lines mapped through hidden ``layer`` of one run, projected to 2D.
+
+    ``X [N, 2]`` and ``lines [L, P, 2]`` are in the network's (standardised) input space. With
+    ``units=(i, j)`` the axes are those two units' outputs; otherwise the first two principal
+    components of the data's hidden representation. Returns ``points [N, 2]``, ``lines [L, P, 2]``,
+    ``explained`` (variance share of the two axes, for PCA) and ``axis_titles``.
+    """
+    n_lines, n_points = lines.shape[:2]
+    both = np.concatenate([X, lines.reshape(-1, 2)]).astype(np.float32)
+    h = trainer.hidden_outputs(both)[layer][run].T  # [N + L*P, width]
+    h = np.nan_to_num(h.astype(np.float64), nan=0.0, posinf=1e6, neginf=-1e6)
+    hx = h[: len(X)]
+    if units is not None:
+        i, j = units
+        proj, explained, titles = h[:, [i, j]], None, (f"unit {i + 1}", f"unit {j + 1}")
+    else:
+        center = hx.mean(0)
+        _, s, vt = np.linalg.svd(hx - center, full_matrices=False)
+        if vt.shape[0] < 2:  # a one-unit layer: the second axis is flat
+            vt, s = np.vstack([vt, np.zeros_like(vt)]), np.append(s, 0.0)
+        proj = (h - center) @ vt[:2].T
+        total = float((s**2).sum())
+        explained = (s[:2] ** 2 / total).tolist() if total > 0 else [0.0, 0.0]
+        titles = ("PC 1", "PC 2")
+    return {
+        "points": proj[: len(X)],
+        "lines": proj[len(X) :].reshape(n_lines, n_points, 2),
+        "explained": explained,
+        "axis_titles": titles,
+    }
+
+
+def seed_agreement(probs: np.ndarray, n_seeds: int) -> np.ndarray:
+    """Per activation, the fraction of seeds predicting each class at each grid cell.
+
+    ``probs [K, R, R, C]`` with runs ordered activation-major (``K = A * n_seeds``); returns
+    ``[A, R, R, C]``. Where all seeds agree one class has 1.0; 1 - max over classes is disagreement.
+    """
+    k, r1, r2, c = probs.shape
+    labels = np.nan_to_num(probs.astype(np.float32), nan=0.0).argmax(-1)  # [K, R, R]
+    onehot = np.eye(c, dtype=np.float32)[labels]  # [K, R, R, C]
+    return onehot.reshape(k // n_seeds, n_seeds, r1, r2, c).mean(1)
+
+
+def disagreement(agreement: np.ndarray) -> np.ndarray:
+    """Share of the plane ``[A]`` where not all seeds predict the same class."""
+    return (agreement.max(-1) < 1.0).mean(axis=(1, 2))

@@ -1,0 +1,110 @@
+"""Tabs that look inside: neurons and transformed space of one run, replay, and seed agreement."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from nnviz import hidden, plots, plots_inside
+from nnviz.boundary import quantize
+from nnviz.experiment import Experiment
+
+PLOT_CONFIG = {"displaylogo": False}
+NEURON_RESOLUTION = 40
+SEED_RESOLUTION = 100
+
+
+def _pick_run(exp: Experiment, key: str) -> int:
+    return st.selectbox(
+        "Run", range(exp.trainer.n_runs), format_func=lambda k: exp.run_labels[k], key=key
+    )
+
+
+def render_neurons(exp: Experiment) -> None:
+    st.caption(
+        "What each hidden unit computes over the input plane (blue positive, red negative, scaled per unit), "
+        "layer by layer, and the data as a hidden layer sees it. Updates when training is paused or done."
+    )
+    run = _pick_run(exp, "inside_run")
+    grid = exp.make_grid(NEURON_RESOLUTION)
+    maps = hidden.unit_maps(exp.trainer, run, grid, exp.split.mean, exp.split.scale)
+    slopes = hidden.prelu_slopes(exp.trainer, run)
+    if slopes is not None:
+        st.markdown("PReLU's learned slopes *a* are in the unit titles (they started at the initial slope).")
+    if exp.cfg.width > plots_inside.MAX_UNITS:
+        st.caption(f"Showing the first {plots_inside.MAX_UNITS} of {exp.cfg.width} units per layer.")
+    st.plotly_chart(
+        plots_inside.neurons_figure(maps, grid.xs, grid.ys, slopes=slopes), key="neurons", config=PLOT_CONFIG
+    )
+    st.subheader("Transformed space")
+    cols = st.columns([1, 2])
+    layer = cols[0].selectbox(
+        "Hidden layer", range(exp.cfg.hidden_layers), format_func=lambda i: f"layer {i + 1}", key="space_layer"
+    )
+    axes = ["first two principal components"] + [f"units {i + 1} and {i + 2}" for i in range(exp.cfg.width - 1)]
+    choice = cols[1].selectbox("Axes", range(len(axes)), format_func=lambda i: axes[i], key="space_axes")
+    units = None if choice == 0 else (choice - 1, choice)
+    X = np.concatenate([exp.split.X_train, exp.split.X_val])
+    y = np.concatenate([exp.split.y_train, exp.split.y_val])
+    lines = (hidden.grid_lines(grid) - exp.split.mean) / exp.split.scale
+    space = hidden.transformed_space(exp.trainer, run, layer, X, lines.astype(np.float32), units=units)
+    title = f"{exp.run_labels[run]}: the data after hidden layer {layer + 1}"
+    st.plotly_chart(
+        plots_inside.transformed_figure(space, y, exp.split.n_classes, title=title), key="space", config=PLOT_CONFIG
+    )
+
+
+def render_replay(exp: Experiment) -> None:
+    snaps = exp.snapshots
+    st.caption(
+        f"{len(snaps)} snapshots kept (every {exp.snapshot_every} epochs, at most 50 per run); "
+        "drag the slider to see how every boundary formed."
+    )
+    if len(snaps) < 2:
+        st.info("Train for a while first.")
+        return
+    epochs = [e for e, _ in snaps]
+    ss = st.session_state
+    if ss.get("replay_epoch") not in epochs or ss.get("replay_follow", True):
+        ss["replay_epoch"] = epochs[-1]  # follow training until the user picks an epoch
+    epoch = st.select_slider("Epoch", epochs, key="replay_epoch", on_change=_stop_following)
+    probs = dict(snaps)[epoch]
+    grid = exp.snapshot_grid
+    X_train, y_train = exp.data_xy("train")
+    X_val, y_val = exp.data_xy("val")
+    fig = plots.boundary_figure(
+        grid.xs, grid.ys, probs, titles=[f"{label} · epoch {epoch}" for label in exp.run_labels],
+        X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val, pred_train=None, pred_val=None,
+        n_classes=exp.split.n_classes, ncols=min(4, exp.trainer.n_runs),
+        title_colors=plots.run_colors(exp.trainer.n_runs),
+    )  # fmt: skip
+    st.plotly_chart(fig, key="replay", config=PLOT_CONFIG)
+    with st.expander("Animation of one run"):
+        run = _pick_run(exp, "replay_run")
+        st.plotly_chart(
+            plots_inside.replay_figure(snaps, grid.xs, grid.ys, run=run, title=exp.run_labels[run]),
+            key="replay_anim",
+            config=PLOT_CONFIG,
+        )
+
+
+def _stop_following() -> None:
+    st.session_state["replay_follow"] = False
+
+
+def render_seeds(exp: Experiment) -> None:
+    if exp.cfg.n_seeds < 2:
+        st.info(
+            "Boundaries differ from seed to seed. Set *Seeds per activation* in the sidebar to 2 or more to see "
+            "where they disagree, and the mean ± std of every metric in the summary."
+        )
+        return
+    grid, probs = exp.boundary(SEED_RESOLUTION)
+    agreement = hidden.seed_agreement(quantize(probs), exp.cfg.n_seeds)
+    share = hidden.disagreement(agreement)
+    names = [exp.run_labels[a * exp.cfg.n_seeds].split(" (seed")[0] for a in range(len(exp.cfg.activations))]
+    titles = [f"{n} · seeds disagree on {s:.0%} of the plane" for n, s in zip(names, share)]
+    st.caption(f"Dark where the {exp.cfg.n_seeds} seeds of an activation predict different classes.")
+    st.plotly_chart(
+        plots_inside.agreement_figure(agreement, grid.xs, grid.ys, titles=titles), key="agreement", config=PLOT_CONFIG
+    )
