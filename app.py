@@ -40,24 +40,22 @@ preset = sidebar.active_preset(exp.cfg)
 if preset is not None:
     st.info(f"**{preset.title}.** {preset.explanation}")
 
-tabs = st.tabs(["Compare", "Diagnostics", "Neurons", "Replay", "Seeds", "Activation zoo"])
-with tabs[0]:
-    show_val, discretize = panels.render_controls(exp)
-    exp = st.session_state[state.EXPERIMENT]  # Reset may have replaced it
-    panels.render_live(exp, show_val, discretize)
-    st.subheader("Summary")
-    guarded("The summary", panels.render_summary, exp)
-    if exp.cfg.n_seeds > 1:
-        guarded("The seed summary", panels.render_seed_summary, exp)
-    with st.expander("Export: CSV, config, weights, HTML report, data", icon=":material/download:"):
-        guarded("The exports", panels.render_exports, exp)
-with tabs[1]:
-    guarded("Diagnostics", panels.render_diagnostics, exp)
-with tabs[2]:
-    guarded("The neurons view", inside.render_neurons, exp)
-with tabs[3]:
-    guarded("The replay", inside.render_replay, exp)
-with tabs[4]:
-    guarded("The seed agreement", inside.render_seeds, exp)
-with tabs[5]:
-    guarded("The activation zoo", panels.render_zoo)
+# Only the open tab runs (on_change="rerun"): a page load computes one view, not six.
+# Training runs live on the Compare tab; the other views show the state when they were opened.
+TABS = ("Compare", "Diagnostics", "Neurons", "Replay", "Seeds", "Activation zoo")
+tabs = st.tabs(TABS, key="main_tab", on_change="rerun")
+if tabs[0].open:
+    with tabs[0]:
+        show_val, discretize = panels.render_controls(exp)
+        exp = st.session_state[state.EXPERIMENT]  # Reset may have replaced it
+        panels.render_live(exp, show_val, discretize)
+        with st.expander("Export: CSV, config, weights, HTML report, data", icon=":material/download:"):
+            guarded("The exports", panels.render_exports, exp)
+views = (panels.render_diagnostics, inside.render_neurons, inside.render_replay, inside.render_seeds)
+for tab, name, view in zip(tabs[1:5], TABS[1:5], views):
+    if tab.open:
+        with tab:
+            guarded(f"The {name} view", view, exp)
+if tabs[5].open:
+    with tabs[5]:
+        guarded("The activation zoo", panels.render_zoo)

@@ -103,8 +103,30 @@ def test_step_and_reset_buttons():
     assert at.session_state["playing"] is False
 
 
+def test_only_the_open_tab_is_computed():
+    at = run_app()
+    assert at.session_state["main_tab"] == "Compare"
+    assert not any(s.key == "zoo_act" for s in at.selectbox)  # the zoo is not built while hidden
+    at.session_state["main_tab"] = "Diagnostics"
+    at.run()
+    assert not at.exception
+    assert any("Confusion" in s.value for s in at.subheader)
+
+
+@pytest.mark.parametrize("tab", ["Diagnostics", "Neurons", "Replay", "Seeds"])
+def test_every_view_renders_for_single_and_multi_seed(tab):
+    for query in ({"epochs": "30"}, {"epochs": "30", "n_seeds": "3", "act": "relu,prelu", "dataset": "spiral3"}):
+        at = run_app(query)
+        at.session_state["main_tab"] = tab
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not at.error, [e.value for e in at.error]
+
+
 def test_activation_zoo_parameter_moves_the_curve():
     at = run_app()
+    at.session_state["main_tab"] = "Activation zoo"
+    at.run()
     at.selectbox(key="zoo_act").set_value("leaky_relu").run()
     first = json.loads(at.get("plotly_chart")[-1].proto.spec)
     at.slider(key="zoo_leaky_relu_slope").set_value(0.3).run()

@@ -86,6 +86,10 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
             state.set_playing(False)
             st.rerun()  # full rerun: stop the timer, redraw everything at full resolution
         _draw_frame(current, show_val, discretize, live=training)
+        st.subheader("Summary")
+        guarded("The summary", render_summary, current)
+        if current.cfg.n_seeds > 1:
+            guarded("The seed summary", render_seed_summary, current)
 
     frame()
 
