@@ -91,11 +91,13 @@ def _log_axis(values) -> dict:
 # ---- figures as plain dicts --------------------------------------------------------------------
 # The boundaries and curves are redrawn 5 times a second while training live. Built through plotly's
 # object API (make_subplots, update_xaxes / update_layout, add_traces) every property set goes through
-# plotly's validators: ~110-130 ms for both figures with 8 runs (make_subplots of a 2 x 4 grid alone
-# ~20 ms), most of a 200 ms frame. So every figure here is a plain dict spec, traces and layout, with
-# make_subplots' grid computed by _grid, wrapped once without validation: ~12 ms for both (measured
-# with 8 runs, 80 x 80 grid, 400 points). tests/test_plots.py checks _grid against make_subplots and
-# that every figure passes plotly's validation.
+# plotly's validators: ~90-130 ms for both figures with 8 runs, 80 x 80 grid and 400 points
+# (make_subplots of the 2 x 4 grid alone ~20 ms), most of a 200 ms frame. So every figure here is a
+# plain dict spec, traces and layout, with make_subplots' grid computed by _grid, wrapped once without
+# validation: ~7 ms for both (confusion and diagnostics of 8 runs: ~70 and ~65 ms -> 3 and 5 ms).
+# Nothing normalises these dicts, so they must be in plotly's canonical form: titles as dict(text=...),
+# colour scales spelled out, no magic underscores. tests/test_plots.py checks _grid against
+# make_subplots and that every figure passes plotly's validation unchanged.
 
 _TEMPLATE_SPEC = TEMPLATE.to_plotly_json()
 _BOUNDARY_TEMPLATE_SPEC = BOUNDARY_TEMPLATE.to_plotly_json()
@@ -129,14 +131,20 @@ def _grid(rows: int, cols: int, *, hspace: float, vspace: float, share_x=False, 
     bottom_left = _axis_id((rows - 1) * cols + 1)
     for i in range(rows * cols):
         r, c, s = i // cols, i % cols, _axis_id(i + 1)
+        x_axis, y_axis = layout[f"xaxis{s}"], layout[f"yaxis{s}"]
         if share_x and s != bottom_left:
-            layout[f"xaxis{s}"].update(matches=f"x{bottom_left}", **({"showticklabels": False} if r < rows - 1 else {}))
+            x_axis["matches"] = f"x{bottom_left}"
+            if r < rows - 1:  # tick labels on the bottom row only
+                x_axis["showticklabels"] = False
         ref = {"all": bottom_left, "rows": _axis_id(r * cols + 1)}.get(share_y, s)
         if ref != s:
-            layout[f"yaxis{s}"].update(matches=f"y{ref}", **({"showticklabels": False} if c > 0 else {}))
+            y_axis["matches"] = f"y{ref}"
+            if c > 0:  # tick labels in the first column only
+                y_axis["showticklabels"] = False
+    cells = [[_axis_id(r * cols + c + 1) for c in range(cols)] for r in range(rows)]
     grid_ref = [
         [(SubplotRef("xy", (f"xaxis{s}", f"yaxis{s}"), {"xaxis": f"x{s}", "yaxis": f"y{s}"}),) for s in row]
-        for row in ([_axis_id(r * cols + c + 1) for c in range(cols)] for r in range(rows))
+        for row in cells
     ]
     return layout, domains, grid_ref
 
@@ -153,15 +161,16 @@ def _cell_domains(rows: int, cols: int, hspace: float, vspace: float) -> list[tu
 
 
 def _titles(texts, domains, *, size: int) -> list[dict]:
-    """make_subplots' title annotations, centred above each cell (none for an empty title)."""
-    return [
-        dict(
-            font=dict(size=size), showarrow=False, text=text, x=(x[0] + x[1]) / 2.0, xanchor="center",
-            xref="paper", y=y[1], yanchor="bottom", yref="paper",
-        )  # fmt: skip
-        for text, (x, y) in zip(texts, domains)
-        if text
-    ]
+    """make_subplots' title annotations, centred above each cell (none for an empty title, and none
+    for the cells beyond the last title)."""
+    titles = []
+    for text, (x, y) in zip(texts, domains, strict=False):
+        if text:
+            titles.append(dict(
+                font=dict(size=size), showarrow=False, text=text, x=(x[0] + x[1]) / 2.0, xanchor="center",
+                xref="paper", y=y[1], yanchor="bottom", yref="paper",
+            ))  # fmt: skip
+    return titles
 
 
 def _axes(layout: dict, letter: str) -> list[dict]:
@@ -169,7 +178,9 @@ def _axes(layout: dict, letter: str) -> list[dict]:
     return [axis for name, axis in layout.items() if name.startswith(f"{letter}axis")]
 
 
-def _panel_grid(n: int, ncols: int, titles, colors=None, *, shared: bool, height: float, template=_TEMPLATE_SPEC):
+def _panel_grid(
+    n: int, ncols: int, titles, colors=None, *, shared: bool, height: float, template=_TEMPLATE_SPEC
+):
     """Layout of ``n`` panels in rows of ``ncols``, with titles, and its grid reference."""
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
@@ -358,8 +369,8 @@ def _boundary_layout(layout: dict, xs, ys, n_classes: int, discretize: bool) -> 
         ticktext=["0%", "50%", "100%"], tickfont=dict(size=11), outlinewidth=0,
     )  # fmt: skip
     layout.update(
-        height=height, coloraxis=dict(colorscale=scale, cmin=0, cmax=100, showscale=n_classes == 2, colorbar=colorbar),
-        margin=dict(l=40, r=10, t=30, b=75), hovermode="closest", uirevision="boundary",
+        height=height, margin=dict(l=40, r=10, t=30, b=75), hovermode="closest", uirevision="boundary",
+        coloraxis=dict(colorscale=scale, cmin=0, cmax=100, showscale=n_classes == 2, colorbar=colorbar),
         legend=dict(orientation="h", x=0, y=-40 / height, yanchor="top"),
     )  # fmt: skip
 
@@ -381,7 +392,7 @@ def curves_figure(history, *, labels, colors, groups=None, stacked=False) -> go.
     groups : optional list of ``(label, run indices)``: draws each group's mean and a mean ± std band
         (geometric for the loss) in the colour of its first run, instead of the single runs.
     """
-    # panel 1 (loss) on axes x / y, panel 2 (accuracy) on x2 / y2; make_subplots' spacings
+    # panel 1 (loss) on axes x / y, panel 2 (accuracy) on x2 / y2, 0.1 (side by side) or 0.16 apart
     layout, domains, grid_ref = _grid(*((2, 1) if stacked else (1, 2)), hspace=0.1, vspace=0.16)
     axes = {"loss": dict(xaxis="x", yaxis="y"), "acc": dict(xaxis="x2", yaxis="y2")}
     idx = _decimate(len(history["train_loss"]))
@@ -396,10 +407,11 @@ def curves_figure(history, *, labels, colors, groups=None, stacked=False) -> go.
         axis.update(title=dict(text="epoch", font=dict(size=12)), rangemode="tozero")
     layout["yaxis"].update(_log_axis([history["train_loss"], history["val_loss"]]))
     layout["yaxis2"].update(tickformat=".0%", range=[0, 1.02])  # no jumps while live
+    legend = dict(title=dict(text="solid: train<br>dashed: validation<br>", font=_NOTE))
     layout.update(
         annotations=_titles(("Loss (log scale)", "Accuracy"), domains, size=13), template=_TEMPLATE_SPEC,
         height=560 if stacked else 340, margin=dict(l=50, r=10, t=30, b=40), hovermode="x unified",
-        legend=dict(title=dict(text="solid: train<br>dashed: validation<br>", font=_NOTE)), uirevision="curves",
+        legend=legend, uirevision="curves",
     )  # fmt: skip
     if stacked:  # a narrow column: the legend goes below, not beside; one "epoch" title at the bottom
         layout.update(legend=dict(orientation="h", y=-0.12, x=0), margin=dict(l=50, r=10, t=30, b=10))
@@ -532,7 +544,7 @@ def diagnostics_figure(diag, *, labels, colors) -> go.Figure:
     titles = [f"layer {j + 1}" for j in range(n_layers - 1)] + [f"output (layer {n_layers})"]
     layout, domains, grid_ref = _grid(
         3, n_layers, hspace=0.1 / n_layers, vspace=0.07, share_x=True, share_y="rows"
-    )  # fmt: skip
+    )
     layout["annotations"] = _titles(titles, domains[:n_layers], size=12)  # above the columns
     traces = []
     for k, (label, color) in enumerate(zip(labels, colors, strict=True)):
@@ -541,10 +553,9 @@ def diagnostics_figure(diag, *, labels, colors) -> go.Figure:
                 y = data[key][:, k, j]
                 if np.isfinite(y).any():  # all NaN: e.g. saturation of a non-saturating activation
                     first = not traces or traces[-1]["legendgroup"] != str(k)
-                    s = _axis_id(row * n_layers + j + 1)
-                    traces.append(
-                        dict(_diag_trace(epochs, y, label, color, k, first, key, j), xaxis=f"x{s}", yaxis=f"y{s}")
-                    )
+                    trace = _diag_trace(epochs, y, label, color, k, first, key, j)
+                    s = _axis_id(row * n_layers + j + 1)  # the cell in this row and layer's column
+                    traces.append(dict(trace, xaxis=f"x{s}", yaxis=f"y{s}"))
     _diagnostics_layout(layout, data, n_layers, len(epochs))
     return _figure(traces, layout, grid_ref)
 
@@ -568,9 +579,11 @@ def _diagnostics_layout(layout: dict, data: dict, n_layers: int, n_records: int)
         if key != "grad_norm":  # a fixed range here would break row 3's log autorange (plotly.js)
             for axis in axes("y", row):
                 axis.update(autorangeoptions=dict(include=[0, 1]), rangemode="nonnegative", tickformat=".0%")
-            axes("x", row)[-1]["visible"] = axes("y", row)[-1]["visible"] = False  # the output has no hidden units
+            for axis in (axes("x", row)[-1], axes("y", row)[-1]):  # the output layer has no hidden units
+                axis["visible"] = False
+    log_axis = _log_axis(data["grad_norm"])
     for axis in axes("y", 3):
-        axis.update(_log_axis(data["grad_norm"]))
+        axis.update(log_axis)
     for axis in axes("x", 3):
         axis["title"] = dict(text="epoch", font=dict(size=12))
     if n_records and not np.isfinite(data["saturated"]).any():

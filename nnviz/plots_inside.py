@@ -8,12 +8,14 @@ import numpy as np
 import plotly.graph_objects as go
 
 # The grids are built as plain dicts, like the figures of plots.py (see there why): the neurons of 3
-# layers x 16 units took ~190 ms through make_subplots and add_trace, ~N ms so.
-from nnviz.plots import _TEMPLATE_SPEC, TEMPLATE, _axis_id, _figure, _grid, _titles, class_colors
+# layers x 16 units took ~180 ms through make_subplots and add_trace, ~10 ms so.
+from nnviz.plots import _TEMPLATE_SPEC, TEMPLATE, _axes, _axis_id, _figure, _grid, _titles, class_colors
 
 UNIT_SCALE = "RdBu"  # diverging, symmetric around 0: a unit's output sign matters
 # plotly.py's named scales, spelled out as its validation does: plotly.js has others under these names
-_UNIT_SCALE, _GREYS = (go.layout.Coloraxis(colorscale=name).to_plotly_json()["colorscale"] for name in (UNIT_SCALE, "Greys"))
+_UNIT_SCALE, _GREYS = (
+    go.layout.Coloraxis(colorscale=name).to_plotly_json()["colorscale"] for name in (UNIT_SCALE, "Greys")
+)
 MAX_UNITS = 16  # per layer in the neurons view; wider layers show their first 16
 
 
@@ -37,12 +39,13 @@ def neurons_figure(maps: list[np.ndarray], xs, ys, *, slopes: list[np.ndarray] |
         for u in range(min(n_cols, m.shape[0])):
             z = np.nan_to_num(m[u].astype(np.float32))
             bound = float(np.abs(z).max()) or 1.0
+            relative = np.round(z / bound * 100).astype(np.int8)  # -100..100: a small payload
             s = _axis_id(layer * n_cols + u + 1)
+            hover = f"layer {layer + 1} unit {u + 1}<br>%{{z}}% of max |output| {bound:.3g}<extra></extra>"
             traces.append(dict(
-                type="heatmap", z=np.round(z / bound * 100).astype(np.int8),  # relative output, -100..100: small payload
-                x0=float(xs[0]), dx=float(xs[1] - xs[0]), y0=float(ys[0]), dy=float(ys[1] - ys[0]),
-                zmin=-100, zmax=100, colorscale=_UNIT_SCALE, showscale=False, xaxis=f"x{s}", yaxis=f"y{s}",
-                hovertemplate=f"layer {layer + 1} unit {u + 1}<br>%{{z}}% of max |output| {bound:.3g}<extra></extra>",
+                type="heatmap", z=relative, x0=float(xs[0]), dx=float(xs[1] - xs[0]), y0=float(ys[0]),
+                dy=float(ys[1] - ys[0]), zmin=-100, zmax=100, colorscale=_UNIT_SCALE, showscale=False,
+                hovertemplate=hover, xaxis=f"x{s}", yaxis=f"y{s}",
             ))  # fmt: skip
     for axis in layout.values():
         axis["visible"] = False
@@ -61,13 +64,20 @@ def transformed_figure(space: dict, y: np.ndarray, n_classes: int, *, title: str
     for line in space["lines"]:
         xs += [*np.round(line[:, 0], 4), None]
         ys += [*np.round(line[:, 1], 4), None]
-    fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", line=dict(color="#bbbbbb", width=1), hoverinfo="skip", name="input grid"))
+    fig.add_trace(
+        go.Scattergl(
+            x=xs, y=ys, mode="lines", line=dict(color="#bbbbbb", width=1), hoverinfo="skip", name="input grid"
+        )
+    )
     colors = class_colors(n_classes)
     for c in range(n_classes):
         pts = space["points"][y == c]
         fig.add_trace(
             go.Scattergl(
-                x=np.round(pts[:, 0], 4), y=np.round(pts[:, 1], 4), mode="markers", name=f"class {c}",
+                x=np.round(pts[:, 0], 4),
+                y=np.round(pts[:, 1], 4),
+                mode="markers",
+                name=f"class {c}",
                 marker=dict(color=colors[c], size=6, line=dict(color="white", width=0.5)),
             )  # fmt: skip
         )
@@ -88,7 +98,9 @@ def agreement_figure(agreement: np.ndarray, xs, ys, *, titles: list[str]) -> go.
     ncols = min(4, n)
     rows = -(-n // ncols)
     # make_subplots' default spacings (with titles)
-    layout, domains, grid_ref = _grid(rows, ncols, hspace=0.2 / ncols, vspace=0.5 / rows, share_x=True, share_y="all")
+    layout, domains, grid_ref = _grid(
+        rows, ncols, hspace=0.2 / ncols, vspace=0.5 / rows, share_x=True, share_y="all"
+    )
     traces = []
     for a in range(n):
         disagree = 1.0 - agreement[a].max(-1)  # 0 (all agree) .. 1 - 1/C
@@ -100,9 +112,8 @@ def agreement_figure(agreement: np.ndarray, xs, ys, *, titles: list[str]) -> go.
             colorbar=dict(title=dict(text="seeds<br>disagree %"), len=0.6), xaxis=f"x{s}", yaxis=f"y{s}",
             hovertemplate="%{z}% of seeds disagree with the majority<extra></extra>",
         ))  # fmt: skip
-    for name, axis in layout.items():
-        if name.startswith("yaxis"):
-            axis.update(scaleanchor="x", scaleratio=1)
+    for axis in _axes(layout, "y"):
+        axis.update(scaleanchor="x", scaleratio=1)
     layout.update(
         annotations=_titles(titles, domains, size=16), template=_TEMPLATE_SPEC, height=rows * 260 + 60,
         margin=dict(l=30, r=30, t=40, b=20),
@@ -112,6 +123,7 @@ def agreement_figure(agreement: np.ndarray, xs, ys, *, titles: list[str]) -> go.
 
 def replay_figure(snapshots: list[tuple[int, np.ndarray]], xs, ys, *, run: int, title: str) -> go.Figure:
     """A Plotly animation of one run's boundary forming: one frame per kept snapshot."""
+
     def z_of(probs):  # [R, R, C] uint8 -> P(class 1) or argmax class
         return probs[..., 1] if probs.shape[-1] == 2 else probs.argmax(-1).astype(np.uint8)
 
@@ -125,7 +137,11 @@ def replay_figure(snapshots: list[tuple[int, np.ndarray]], xs, ys, *, run: int, 
         go.Frame(data=[go.Heatmap(z=z_of(probs[run]), **heat)], name=str(epoch)) for epoch, probs in snapshots
     ]
     steps = [
-        dict(method="animate", label=str(epoch), args=[[str(epoch)], dict(mode="immediate", frame=dict(duration=0))])
+        dict(
+            method="animate",
+            label=str(epoch),
+            args=[[str(epoch)], dict(mode="immediate", frame=dict(duration=0))],
+        )
         for epoch, _ in snapshots
     ]
     fig.update_layout(

@@ -382,7 +382,7 @@ def test_grid_matches_make_subplots(rows, cols, hspace, vspace, shared_x, shared
     layout, domains, grid_ref = plots._grid(
         rows, cols, hspace=hspace, vspace=vspace, share_x=bool(shared_x), share_y=shared_y or None
     )
-    assert json.dumps(layout) == json.dumps({k: v for k, v in ref.items() if "axis" in k})
+    assert layout == {k: v for k, v in ref.items() if "axis" in k}  # floats compared exactly
     assert plots._titles(titles, domains, size=16) == ref["annotations"]
     fig = go.Figure(layout=layout)
     fig._grid_ref = grid_ref
@@ -397,8 +397,14 @@ def canonical(fig: go.Figure) -> dict:
 def all_figures():
     """(name, figure) for every figure built as a dict, in their less common shapes too."""
     boundary = [
-        plots.boundary_figure(**boundary_data(5, c, r=12, n=40), ncols=ncols, discretize=d, title_colors=colors)
-        for c, ncols, d, colors in [(2, 4, False, plots.run_colors(5)), (3, 2, True, None), (5, 3, False, None)]
+        plots.boundary_figure(
+            **boundary_data(5, c, r=12, n=40), ncols=ncols, discretize=d, title_colors=colors
+        )
+        for c, ncols, d, colors in [
+            (2, 4, False, plots.run_colors(5)),
+            (3, 2, True, None),
+            (5, 3, False, None),
+        ]
     ]
     hist = history(30, 4)
     hist["val_loss"][10:, 1] = np.nan
@@ -417,10 +423,19 @@ def all_figures():
         *[(f"boundary{i}", f) for i, f in enumerate(boundary)],
         *[(f"curves{i}", f) for i, f in enumerate(curves)],
         ("confusion", plots.confusion_figure(rng.integers(0, 9, (5, 3, 3)), titles=list("abcde"), ncols=2)),
-        ("diagnostics", plots.diagnostics_figure(diag(12, 4, 2), labels=list("abcd"), colors=plots.run_colors(4))),
-        ("diagnostics no sat", plots.diagnostics_figure(no_sat, labels=list("abc"), colors=plots.run_colors(3))),
+        (
+            "diagnostics",
+            plots.diagnostics_figure(diag(12, 4, 2), labels=list("abcd"), colors=plots.run_colors(4)),
+        ),
+        (
+            "diagnostics no sat",
+            plots.diagnostics_figure(no_sat, labels=list("abc"), colors=plots.run_colors(3)),
+        ),
         ("neurons", plots_inside.neurons_figure(maps, grid, grid, slopes=[np.ones(20), np.ones(3)])),
-        ("agreement", plots_inside.agreement_figure(rng.random((5, 10, 10, 3)), grid, grid, titles=list("abcde"))),
+        (
+            "agreement",
+            plots_inside.agreement_figure(rng.random((5, 10, 10, 3)), grid, grid, titles=list("abcde")),
+        ),
     ]
 
 
