@@ -309,27 +309,43 @@ def _png_data_uri(rgb: np.ndarray) -> str:
 
 
 def _point_traces(parts, run: int, colors) -> list[dict]:
-    """Train circles and validation triangles per class, then rings around this run's mistakes.
-    Legend entries come from run 0 only; legend groups make a click toggle every panel."""
+    """One trace of train circles and one of validation triangles (coloured by class through a
+    discrete colour scale), then rings around this run's mistakes. One trace per part instead of
+    one per class: the browser redraws 8 panels in ~75 ms instead of ~170 ms (Chromium, measured).
+    Legend entries are legend-only traces from run 0; legend groups make a click toggle every panel."""
     traces = []
+    scale = _class_scale(colors)
     for part, X, y, _ in parts:
         X, y, val = np.asarray(X), np.asarray(y), part == "val"
-        for c, color in enumerate(colors):
-            marker = dict(_VAL_MARKER if val else _TRAIN_MARKER, color=color)
-            trace = dict(
-                type="scatter", x=_f32(X[y == c, 0]), y=_f32(X[y == c, 1]), name=f"{part} class {c}",
-                marker=marker, legendgroup="val" if val else f"train{c}", showlegend=run == 0 and not val,
+        marker = dict(
+            _VAL_MARKER if val else _TRAIN_MARKER, color=y.astype(np.uint8), colorscale=scale,
+            cmin=-0.5, cmax=len(colors) - 0.5,
+        )  # fmt: skip
+        kind = "validation" if val else "train"
+        traces.append(
+            dict(
+                type="scatter", x=_f32(X[:, 0]), y=_f32(X[:, 1]), name=kind, marker=marker,
+                legendgroup="val" if val else "train", showlegend=False,
+                hovertemplate=f"{kind} point, class %{{marker.color}}<extra></extra>",
             )  # fmt: skip
-            traces.append(trace)
+        )
     traces.append(_ring_trace(parts, run, with_classes=len(colors) > 2))
-    if run == 0:  # legend-only entries: one for validation points of every class, one for rings
-        legend = [("validation", "val", dict(_VAL_MARKER, color=MUTED))] if len(parts) > 1 else []
+    if run == 0:  # legend-only entries: train points per class, validation points, rings
+        legend = [(f"train class {c}", "train", dict(_TRAIN_MARKER, color=col)) for c, col in enumerate(colors)]
+        legend += [("validation", "val", dict(_VAL_MARKER, color=MUTED))] if len(parts) > 1 else []
         if any(pred is not None for *_, pred in parts):  # even if run 0 gets everything right
             legend.append(("misclassified", "misclassified", _RING_MARKER))
         traces += [
-            dict(type="scatter", x=[None], y=[None], name=n, legendgroup=g, marker=m) for n, g, m in legend
+            dict(type="scatter", x=[None], y=[None], name=n, legendgroup=g, marker=m, showlegend=True)
+            for n, g, m in legend
         ]
     return traces
+
+
+def _class_scale(colors) -> list:
+    """A stepped colour scale: class c (a marker colour value) gets colors[c] exactly."""
+    n = len(colors)
+    return [[edge, color] for i, color in enumerate(colors) for edge in (i / n, (i + 1) / n)]
 
 
 def _ring_trace(parts, run: int, *, with_classes: bool) -> dict:

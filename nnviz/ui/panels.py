@@ -17,8 +17,9 @@ from nnviz.report import build_report
 from nnviz.ui import state
 
 LOG = logging.getLogger("nnviz")
-FRAME_SECONDS = 0.2  # live refresh: 5 updates per second
-TRAIN_SECONDS = 0.08  # training time per frame; the rest draws the frame
+FRAME_SECONDS = 0.2  # live refresh of the boundaries: 5 updates per second
+SLOW_SECONDS = 1.0  # live refresh of the curves and the summary
+TRAIN_SECONDS = 0.06  # training time per frame at most; the rest of the frame draws
 LIVE_RESOLUTION = 80  # boundary grid while training live (payload ~ K x 80 x 80 bytes)
 FULL_RESOLUTION = 160  # when paused or finished
 STEP_EPOCHS = 10
@@ -68,11 +69,17 @@ def render_controls(exp: Experiment) -> tuple[bool, bool]:
 
 
 def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
-    """The part that updates while training: a fragment re-run every FRAME_SECONDS while playing."""
+    """The parts that update while training, as fragments re-run on a timer while playing: the
+    boundaries (which also train) at FRAME_SECONDS, the curves and the summary at SLOW_SECONDS.
+
+    Streamlit 1.67 derives a chart's element id from its figure, so each update remounts the chart
+    in the browser (~0.3-0.5 s of main-thread work in headless Chromium): refreshing the cheaper,
+    slower-changing parts less often leaves the browser time for the boundaries."""
     live = state.playing() and not exp.done
+    left, right = st.columns([3, 2]) if _side_by_side(exp) else (st.container(), st.container())
 
     @st.fragment(run_every=FRAME_SECONDS if live else None)
-    def frame() -> None:
+    def boundaries() -> None:
         current: Experiment = st.session_state[state.EXPERIMENT]
         training = state.playing() and not current.done
         if training:
@@ -84,28 +91,36 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
                 st.error(f"Training stopped by an error: {exc}")
         if training and current.done:
             state.set_playing(False)
-            st.rerun()  # full rerun: stop the timer, redraw everything at full resolution
-        _draw_frame(current, show_val, discretize, live=training)
+            st.rerun()  # full rerun: stop the timers, redraw everything at full resolution
+        st.progress(current.epoch / current.cfg.epochs, text=f"Epoch {current.epoch} / {current.cfg.epochs}")
+        guarded("The boundaries", _draw_boundaries, current, show_val, discretize, training)
+
+    @st.fragment(run_every=SLOW_SECONDS if live else None)
+    def curves_and_summary() -> None:
+        current: Experiment = st.session_state[state.EXPERIMENT]
+        with right:
+            guarded("The curves", _draw_curves, current)
         st.subheader("Summary")
         guarded("The summary", render_summary, current)
         if current.cfg.n_seeds > 1:
             guarded("The seed summary", render_seed_summary, current)
 
-    frame()
+    with left:
+        boundaries()
+    curves_and_summary()
 
 
-def _draw_frame(exp: Experiment, show_val: bool, discretize: bool, live: bool) -> None:
-    cfg = exp.cfg
-    st.progress(exp.epoch / cfg.epochs, text=f"Epoch {exp.epoch} / {cfg.epochs}")
-    try:
-        boundary_fig, curves_fig = _figures(exp, show_val, discretize, live)
-    except Exception as exc:  # noqa: BLE001 - the rest of the page stays usable
-        st.error(f"Could not draw the figures: {exc}")
-        return
-    # few runs: curves beside the boundaries; many: boundaries get the full width
-    left, right = st.columns([3, 2]) if _side_by_side(exp) else (st.container(), st.container())
-    left.plotly_chart(boundary_fig, key="boundary", config=PLOT_CONFIG, width="stretch")
-    right.plotly_chart(curves_fig, key="curves", config=PLOT_CONFIG, width="stretch")
+def _draw_boundaries(exp: Experiment, show_val: bool, discretize: bool, live: bool) -> None:
+    fig = boundary_figure(exp, show_val, discretize, live)
+    st.plotly_chart(fig, key="boundary", config=PLOT_CONFIG, width="stretch")
+
+
+def _draw_curves(exp: Experiment) -> None:
+    fig = plots.curves_figure(
+        exp.trainer.history(), labels=exp.run_labels, colors=run_colors(exp), groups=seed_groups(exp),
+        stacked=_side_by_side(exp),
+    )  # fmt: skip
+    st.plotly_chart(fig, key="curves", config=PLOT_CONFIG, width="stretch")
 
 
 def run_colors(exp: Experiment) -> list[str]:
@@ -126,7 +141,7 @@ def _side_by_side(exp: Experiment) -> bool:
     return exp.trainer.n_runs <= 4
 
 
-def _figures(exp: Experiment, show_val: bool, discretize: bool, live: bool):
+def boundary_figure(exp: Experiment, show_val: bool, discretize: bool, live: bool):
     grid, probs = exp.boundary(LIVE_RESOLUTION if live else FULL_RESOLUTION)
     hist = exp.trainer.history()
     colors = run_colors(exp)
@@ -153,10 +168,7 @@ def _figures(exp: Experiment, show_val: bool, discretize: bool, live: bool):
         width=MAIN_WIDTH * 0.58 if _side_by_side(exp) else MAIN_WIDTH,
         title_colors=colors,
     )
-    curves_fig = plots.curves_figure(
-        hist, labels=exp.run_labels, colors=colors, groups=seed_groups(exp), stacked=_side_by_side(exp)
-    )
-    return boundary_fig, curves_fig
+    return boundary_fig
 
 
 def _last_rows(values: np.ndarray) -> np.ndarray:
