@@ -96,10 +96,12 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
         guarded("The boundaries", _draw_boundaries, current, show_val, discretize, training)
 
     @st.fragment(run_every=SLOW_SECONDS if live else None)
-    def curves_and_summary() -> None:
+    def curves() -> None:
+        guarded("The curves", _draw_curves, st.session_state[state.EXPERIMENT])
+
+    @st.fragment(run_every=SLOW_SECONDS if live else None)
+    def summary() -> None:
         current: Experiment = st.session_state[state.EXPERIMENT]
-        with right:
-            guarded("The curves", _draw_curves, current)
         st.subheader("Summary")
         guarded("The summary", render_summary, current)
         if current.cfg.n_seeds > 1:
@@ -107,7 +109,9 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
 
     with left:
         boundaries()
-    curves_and_summary()
+    with right:
+        curves()
+    summary()
 
 
 def _draw_boundaries(exp: Experiment, show_val: bool, discretize: bool, live: bool) -> None:
