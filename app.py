@@ -52,7 +52,7 @@ if tabs[0].open:
         with st.expander("Export: CSV, config, weights, HTML report, data", icon=":material/download:"):
             guarded("The exports", panels.render_exports, exp)
 views = (panels.render_diagnostics, inside.render_neurons, inside.render_replay, inside.render_seeds)
-for tab, name, view in zip(tabs[1:5], TABS[1:5], views):
+for tab, name, view in zip(tabs[1:5], TABS[1:5], views, strict=False):
     if tab.open:
         with tab:
             guarded(f"The {name} view", view, exp)

@@ -122,14 +122,20 @@ def write_outputs(exp: Experiment, out_dir: Path) -> list[Path]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m nnviz", description="Compare activation functions headless.")
+    parser = argparse.ArgumentParser(
+        prog="python -m nnviz", description="Compare activation functions headless."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     compare = sub.add_parser("compare", help="train a comparison and write CSVs, weights and an HTML report")
-    compare.add_argument("--dataset", help="moons, circles, xor, spiral, gaussians, checkerboard, spiral3, blobs")
+    compare.add_argument(
+        "--dataset", help="moons, circles, xor, spiral, gaussians, checkerboard, spiral3, blobs"
+    )
     compare.add_argument("--activations", help="comma-separated, e.g. relu,tanh,sigmoid")
     compare.add_argument("--seeds", help="consecutive seeds, e.g. 0-4")
     compare.add_argument("--epochs", type=int)
-    compare.add_argument("--set", action="append", metavar="KEY=VALUE", help="any other setting (URL key), repeatable")
+    compare.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="any other setting (URL key), repeatable"
+    )
     compare.add_argument("--out", type=Path, help="output directory")
     run = sub.add_parser("run", help="rerun an exported config.json exactly")
     run.add_argument("--config", type=Path, required=True)
@@ -140,10 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "run":
-            cfg = export.config_from_json(_read(args.config))
-        else:
-            cfg = config_from_args(args)
+        cfg = export.config_from_json(_read(args.config)) if args.command == "run" else config_from_args(args)
         exp = Experiment(cfg)
     except ValueError as exc:
         print(f"nnviz: error: {exc}", file=sys.stderr)

@@ -30,8 +30,12 @@ def make_split(cfg: Config) -> Split:
         raise ValueError("this experiment uses an uploaded CSV; upload it again to rerun it")
     spec = get_dataset(cfg.dataset)
     n_classes = cfg.n_classes if spec.n_classes is None else None
-    X, y = make_dataset(cfg.dataset, cfg.n_samples, noise=cfg.noise, random_state=cfg.data_seed, n_classes=n_classes)
-    return split_dataset(X, y, val_fraction=cfg.val_fraction, random_state=cfg.data_seed, standardize=cfg.standardize)
+    X, y = make_dataset(
+        cfg.dataset, cfg.n_samples, noise=cfg.noise, random_state=cfg.data_seed, n_classes=n_classes
+    )
+    return split_dataset(
+        X, y, val_fraction=cfg.val_fraction, random_state=cfg.data_seed, standardize=cfg.standardize
+    )
 
 
 @dataclass(frozen=True)

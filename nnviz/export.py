@@ -57,9 +57,21 @@ def summary_csv(exp: Experiment) -> str:
     ]  # fmt: skip
     rows = [
         [
-            r.run, r.activation, r.seed, r.epochs, _num(r.train_loss), _num(r.val_loss), _num(r.train_acc),
-            _num(r.val_acc), _num(r.precision), _num(r.recall), _num(r.f1), r.epochs_to_90 or "",
-            _num(r.dead_pct), r.diverged_epoch or "", "; ".join(v.text for v in r.verdicts),
+            r.run,
+            r.activation,
+            r.seed,
+            r.epochs,
+            _num(r.train_loss),
+            _num(r.val_loss),
+            _num(r.train_acc),
+            _num(r.val_acc),
+            _num(r.precision),
+            _num(r.recall),
+            _num(r.f1),
+            r.epochs_to_90 or "",
+            _num(r.dead_pct),
+            r.diverged_epoch or "",
+            "; ".join(v.text for v in r.verdicts),
         ]  # fmt: skip
         for r in exp.summary()
     ]
@@ -125,5 +137,5 @@ def load_run_model(payload: dict, run: int) -> nn.Sequential:
 
 def dataset_csv(X: np.ndarray, y: np.ndarray) -> str:
     """Points as CSV with the columns x1, x2, label (the upload format)."""
-    rows = [[f"{a:.6g}", f"{b:.6g}", int(c)] for (a, b), c in zip(np.asarray(X), np.asarray(y))]
+    rows = [[f"{a:.6g}", f"{b:.6g}", int(c)] for (a, b), c in zip(np.asarray(X), np.asarray(y), strict=False)]
     return _csv(rows, ["x1", "x2", "label"])

@@ -34,7 +34,7 @@ def init_weights(dims: list[int], scheme: str, seed: int) -> list[tuple[torch.Te
     """
     gen = torch.Generator().manual_seed(int(seed))
     layers = []
-    for fan_in, fan_out in zip(dims[:-1], dims[1:]):
+    for fan_in, fan_out in zip(dims[:-1], dims[1:], strict=False):
         shape = (fan_out, fan_in)
         if scheme == "default":
             bound = 1.0 / math.sqrt(fan_in)

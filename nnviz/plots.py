@@ -324,14 +324,21 @@ def _point_traces(parts, run: int, colors) -> list[dict]:
         kind = "validation" if val else "train"
         traces.append(
             dict(
-                type="scatter", x=_f32(X[:, 0]), y=_f32(X[:, 1]), name=kind, marker=marker,
-                legendgroup="val" if val else "train", showlegend=False,
+                type="scatter",
+                x=_f32(X[:, 0]),
+                y=_f32(X[:, 1]),
+                name=kind,
+                marker=marker,
+                legendgroup="val" if val else "train",
+                showlegend=False,
                 hovertemplate=f"{kind} point, class %{{marker.color}}<extra></extra>",
             )  # fmt: skip
         )
     traces.append(_ring_trace(parts, run, with_classes=len(colors) > 2))
     if run == 0:  # legend-only entries: train points per class, validation points, rings
-        legend = [(f"train class {c}", "train", dict(_TRAIN_MARKER, color=col)) for c, col in enumerate(colors)]
+        legend = [
+            (f"train class {c}", "train", dict(_TRAIN_MARKER, color=col)) for c, col in enumerate(colors)
+        ]
         legend += [("validation", "val", dict(_VAL_MARKER, color=MUTED))] if len(parts) > 1 else []
         if any(pred is not None for *_, pred in parts):  # even if run 0 gets everything right
             legend.append(("misclassified", "misclassified", _RING_MARKER))

@@ -27,9 +27,7 @@ code { background: #f4f4f4; padding: 0.1rem 0.3rem; }
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
-    )
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -42,7 +40,10 @@ def report_figures(exp: Experiment) -> list[tuple[str, object]]:
     grid, probs = exp.boundary(REPORT_RESOLUTION)
     colors = plots.run_colors(exp.trainer.n_runs)
     rows = exp.summary()
-    titles = [f"{label} · val {_fmt(r.val_acc * 100, '.0f')}%" for label, r in zip(exp.run_labels, rows)]
+    titles = [
+        f"{label} · val {_fmt(r.val_acc * 100, '.0f')}%"
+        for label, r in zip(exp.run_labels, rows, strict=False)
+    ]
     X_train, y_train = exp.data_xy("train")
     X_val, y_val = exp.data_xy("val")
     boundary = plots.boundary_figure(
@@ -52,8 +53,14 @@ def report_figures(exp: Experiment) -> list[tuple[str, object]]:
     )  # fmt: skip
     return [
         ("Decision boundaries", boundary),
-        ("Loss and accuracy", plots.curves_figure(exp.trainer.history(), labels=exp.run_labels, colors=colors)),
-        ("Confusion matrices (validation)", plots.confusion_figure(exp.confusion("val"), titles=exp.run_labels)),
+        (
+            "Loss and accuracy",
+            plots.curves_figure(exp.trainer.history(), labels=exp.run_labels, colors=colors),
+        ),
+        (
+            "Confusion matrices (validation)",
+            plots.confusion_figure(exp.confusion("val"), titles=exp.run_labels),
+        ),
         (
             "Diagnostics",
             plots.diagnostics_figure(exp.trainer.diagnostics.arrays(), labels=exp.run_labels, colors=colors),
@@ -64,11 +71,31 @@ def report_figures(exp: Experiment) -> list[tuple[str, object]]:
 def build_report(exp: Experiment) -> str:
     rows = exp.summary()
     summary = _table(
-        ["run", "train loss", "val loss", "train acc", "val acc", "precision", "recall", "F1", "to 90%", "dead %", "verdicts"],
+        [
+            "run",
+            "train loss",
+            "val loss",
+            "train acc",
+            "val acc",
+            "precision",
+            "recall",
+            "F1",
+            "to 90%",
+            "dead %",
+            "verdicts",
+        ],
         [
             [
-                exp.run_labels[r.run], _fmt(r.train_loss), _fmt(r.val_loss), _fmt(r.train_acc), _fmt(r.val_acc),
-                _fmt(r.precision), _fmt(r.recall), _fmt(r.f1), r.epochs_to_90 or "–", _fmt(r.dead_pct, ".0f"),
+                exp.run_labels[r.run],
+                _fmt(r.train_loss),
+                _fmt(r.val_loss),
+                _fmt(r.train_acc),
+                _fmt(r.val_acc),
+                _fmt(r.precision),
+                _fmt(r.recall),
+                _fmt(r.f1),
+                r.epochs_to_90 or "–",
+                _fmt(r.dead_pct, ".0f"),
                 "; ".join(v.text for v in r.verdicts) or "–",
             ]  # fmt: skip
             for r in rows

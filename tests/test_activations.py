@@ -135,6 +135,51 @@ def test_forward_backward_value_is_differentiable(key):
     close(g, d.detach())
 
 
+@pytest.mark.parametrize(("key", "params"), CASES, ids=CASE_IDS)
+def test_backward_is_grad_times_autograd_derivative(key, params):
+    """backward(grad, z, f) == grad * f'(z), with f' from autograd of forward (independent oracle)."""
+    act = get_activation(key)
+    z = torch.cat([grid(), EXTREMES])
+    grad = torch.randn(z.shape, generator=torch.Generator().manual_seed(5))
+    f = act.forward(z, params)
+    expected = grad * autograd_derivative(lambda x: act.forward(x, params), z)
+    close(act.backward(grad, z, f, params), expected)
+
+
+@pytest.mark.parametrize(("key", "params"), CASES, ids=CASE_IDS)
+def test_out_variants_and_bind_match_plain_calls(key, params):
+    """The trainer's hot path: bound kernels writing into slices of shared buffers (``out`` may
+    alias ``grad``, and gelu's out path takes transposed views) give the plain results."""
+    act = get_activation(key)
+    gen = torch.Generator().manual_seed(6)
+    z = torch.randn(3, 5, 40, generator=gen) * 4
+    grad = torch.randn(3, 5, 40, generator=gen)
+    f_ref = act.forward(z, params)
+    dz_ref = act.backward(grad, z, f_ref, params)
+    forward, backward = act.bind(params)
+    buf = torch.full((4, 6, 40), float("nan"))  # written through views of a larger buffer
+    f = forward(z, out=buf[1:, :5])
+    assert f.data_ptr() == buf[1:, :5].data_ptr()
+    close(f, f_ref, atol=1e-6, rtol=1e-5)
+    g = grad.clone()
+    dz = backward(g, z, f, out=g)  # in place, as the trainer does
+    close(dz, dz_ref, atol=1e-6, rtol=1e-5)
+    close(g, dz_ref, atol=1e-6, rtol=1e-5)
+    assert torch.isnan(buf[0]).all() and torch.isnan(buf[:, 5]).all()  # nothing written outside
+    # zero-argument calls bound to the buffers, as the trainer binds them (backward on the
+    # first 30 points only, in place); then transposed views, as it binds gelu's on small slices
+    for view in (lambda t: t, lambda t: t.mT):
+        buf.fill_(float("nan"))
+        da, a = grad[..., :30].clone(), buf[1:, :5]
+        run_forward, run_backward = act.calls(
+            params, *(view(t) for t in (z, a, da, z[..., :30], a[..., :30]))
+        )
+        run_forward()
+        close(a, f_ref, atol=1e-6, rtol=1e-5)
+        run_backward()
+        close(da, dz_ref[..., :30], atol=1e-6, rtol=1e-5)
+
+
 def test_missing_params_fall_back_to_defaults():
     z = grid()
     for act in ACTIVATIONS.values():

@@ -115,7 +115,10 @@ def test_only_the_open_tab_is_computed():
 
 @pytest.mark.parametrize("tab", ["Diagnostics", "Neurons", "Replay", "Seeds"])
 def test_every_view_renders_for_single_and_multi_seed(tab):
-    for query in ({"epochs": "30"}, {"epochs": "30", "n_seeds": "3", "act": "relu,prelu", "dataset": "spiral3"}):
+    for query in (
+        {"epochs": "30"},
+        {"epochs": "30", "n_seeds": "3", "act": "relu,prelu", "dataset": "spiral3"},
+    ):
         at = run_app(query)
         at.session_state["main_tab"] = tab
         at.run()

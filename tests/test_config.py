@@ -102,7 +102,12 @@ def test_junk_parameters_fall_back_with_a_notice_never_raise(params):
     cfg, notices = Config.from_params(params)
     cfg.validate()  # whatever came in, what comes out is within bounds
     assert cfg.n_runs <= MAX_RUNS
-    bad_expected = params not in ({"act": "relu,,,"}, {"width": ["wide", "12"]}, {"momentum": "  0.5  "}, {"lr": "１"})
+    bad_expected = params not in (
+        {"act": "relu,,,"},
+        {"width": ["wide", "12"]},
+        {"momentum": "  0.5  "},
+        {"lr": "１"},
+    )
     assert bool(notices) == bad_expected, notices
     for notice in notices:
         assert len(notice) < 300  # a long junk key is clipped in the message

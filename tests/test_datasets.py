@@ -269,7 +269,13 @@ def test_split_bad_inputs():
     with pytest.raises(ValueError, match="2 samples"):
         _split(X[:3], np.array([0, 1, 1]))
     small = _split(X[:10], np.arange(10) % 5, val_fraction=0.2)  # one validation point per class
-    assert sorted(small.y_val.tolist()) == [0, 1, 2, 3, 4] and sorted(small.y_train.tolist()) == [0, 1, 2, 3, 4]
+    assert sorted(small.y_val.tolist()) == [0, 1, 2, 3, 4] and sorted(small.y_train.tolist()) == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
     bad = X.copy()
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):

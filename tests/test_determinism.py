@@ -7,7 +7,6 @@ use), and the trainer uses no ops with nondeterministic CPU kernels (no index_ad
 reductions); torch.use_deterministic_algorithms(True) is set in the child to prove the last point.
 """
 
-import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +34,15 @@ print(h.hexdigest())
 
 CASES = [
     ["act=relu,tanh,prelu,gelu", "n_seeds=3", "epochs=60", "batch_size=16"],
-    ["dataset=spiral3", "act=elu,silu", "batch_norm=1", "epochs=40", "loss=mse", "l2=0.01", "optimizer=momentum"],
+    [
+        "dataset=spiral3",
+        "act=elu,silu",
+        "batch_norm=1",
+        "epochs=40",
+        "loss=mse",
+        "l2=0.01",
+        "optimizer=momentum",
+    ],
     ["act=linear,relu", "optimizer=sgd", "lr=50", "epochs=30"],  # includes a diverging run
 ]
 

@@ -70,7 +70,19 @@ def test_dataset_csv(exp):
 def test_cli_compare_writes_everything_and_run_reproduces_exactly(tmp_path, capsys):
     out = tmp_path / "out"
     code = cli.main(
-        ["compare", "--dataset", "xor", "--activations", "relu,tanh", "--seeds", "2-3", "--epochs", "40", "--out", str(out)]
+        [
+            "compare",
+            "--dataset",
+            "xor",
+            "--activations",
+            "relu,tanh",
+            "--seeds",
+            "2-3",
+            "--epochs",
+            "40",
+            "--out",
+            str(out),
+        ]
     )
     assert code == 0
     printed = capsys.readouterr().out

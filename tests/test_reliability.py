@@ -30,7 +30,11 @@ def _query_id(q: dict) -> str:
     return "&".join(f"{k[:12]}={str(v)[:12]}" for k, v in q.items()).encode("ascii", "replace").decode()
 
 
-BAD_QUERIES = [q for q in JUNK if q not in ({"act": "relu,,,"}, {"width": ["wide", "12"]}, {"momentum": "  0.5  "}, {"lr": "１"})]
+BAD_QUERIES = [
+    q
+    for q in JUNK
+    if q not in ({"act": "relu,,,"}, {"width": ["wide", "12"]}, {"momentum": "  0.5  "}, {"lr": "１"})
+]
 
 
 @pytest.mark.parametrize("query", BAD_QUERIES, ids=[_query_id(q) for q in BAD_QUERIES])
@@ -100,7 +104,7 @@ BAD_UPLOADS = {
     "over the size cap": b"1,2,0\n" * 200_000,
     "binary": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
     "wrong columns": b"x1,x2,label\n" + b"1,2,0,9\n" * 30,
-    "non-utf8": "x1,x2,label\n".encode() + "1,2,caf\xe9\n".encode("latin-1") * 30,
+    "non-utf8": b"x1,x2,label\n" + "1,2,caf\xe9\n".encode("latin-1") * 30,
 }
 
 
@@ -119,7 +123,9 @@ def test_uploaded_data_becomes_the_dataset_in_the_app():
     from nnviz.ui import sidebar, state
     from nnviz.upload import parse_csv
 
-    rows = b"x1,x2,label\n" + b"".join(f"{i % 7},{(i * 3) % 5},{'red' if i % 2 else 'blue'}\n".encode() for i in range(60))
+    rows = b"x1,x2,label\n" + b"".join(
+        f"{i % 7},{(i * 3) % 5},{'red' if i % 2 else 'blue'}\n".encode() for i in range(60)
+    )
 
     # what the uploader's callback does with a valid file: keep it, then select it as the dataset
     at = run_app(setup=lambda at: at.session_state.__setitem__(state.UPLOADED, ("token", parse_csv(rows))))
@@ -146,11 +152,17 @@ def test_no_eval_or_exec_and_no_user_html():
         assert not re.search(r"(?<![\w.])(eval|exec)\s*\(", text), f"eval/exec in {path}"
         assert "unsafe_allow_html" not in text, f"unsafe_allow_html in {path}"
         for call in re.findall(r"st\.html\(([^)]*)\)", text):
-            assert call.strip() == "panels.PAGE_CSS", f"st.html with something other than static CSS in {path}"
+            assert call.strip() == "panels.PAGE_CSS", (
+                f"st.html with something other than static CSS in {path}"
+            )
 
 
 def test_core_never_imports_streamlit_or_plotly():
-    core = [p.stem for p in (ROOT / "nnviz").glob("*.py") if p.stem not in ("plots", "plots_inside", "report", "cli", "__main__")]
+    core = [
+        p.stem
+        for p in (ROOT / "nnviz").glob("*.py")
+        if p.stem not in ("plots", "plots_inside", "report", "cli", "__main__")
+    ]
     code = (
         "import sys, importlib\n"
         f"for m in {core!r}: importlib.import_module('nnviz.' + m)\n"
@@ -161,5 +173,7 @@ def test_core_never_imports_streamlit_or_plotly():
 
 
 def test_config_bounds_cap_what_a_url_can_ask():
-    cfg, notices = Config.from_params({"epochs": "999999", "width": "100000", "hidden_layers": "50", "n_samples": "10000000"})
+    cfg, notices = Config.from_params(
+        {"epochs": "999999", "width": "100000", "hidden_layers": "50", "n_samples": "10000000"}
+    )
     assert cfg == Config() and len(notices) == 4

@@ -135,9 +135,34 @@ def test_pickled_trainer_resumes_exactly():
     assert resumed.done
 
 
-def test_diverging_run_is_frozen_and_others_go_on():
+def test_full_batch_steps_in_chunks_and_resumes_from_pickle():
+    """Full batch evaluates an epoch's validation with the next epoch's forward pass; where a step
+    call ends it is evaluated on its own. Step boundaries and pickling change nothing."""
+    cfg = Config(activations=("relu", "tanh", "gelu"), epochs=12, n_seeds=2, lr=0.05)
     split = make_split()
-    cfg = Config(activations=("relu", "sigmoid"), optimizer="sgd", lr=100.0, epochs=30, loss="mse")
+    straight = LockstepTrainer(cfg, split)
+    straight.step(12)
+    chunked = LockstepTrainer(cfg, split)
+    chunked.step(1)
+    chunked.step(4)
+    chunked = pickle.loads(pickle.dumps(chunked))
+    assert chunked.step(100) == 7
+    assert torch.equal(chunked.params, straight.params)
+    for key in HISTORY_KEYS:
+        np.testing.assert_allclose(chunked.history()[key], straight.history()[key], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize(("loss", "batch_size"), [("mse", 0), ("ce", 0), ("ce", 16)])
+def test_diverging_run_is_frozen_and_others_go_on(loss, batch_size):
+    split = make_split()
+    cfg = Config(
+        activations=("relu", "sigmoid"),
+        optimizer="sgd",
+        lr=100.0,
+        epochs=30,
+        loss=loss,
+        batch_size=batch_size,
+    )
     trainer = LockstepTrainer(cfg, split)
     start = trainer.params.clone()  # the last parameters known to be finite
     # make the ReLU run diverge: huge weights overflow to inf in its forward pass

@@ -15,9 +15,7 @@ SEED_RESOLUTION = 100
 
 
 def _pick_run(exp: Experiment, key: str) -> int:
-    return st.selectbox(
-        "Run", range(exp.trainer.n_runs), format_func=lambda k: exp.run_labels[k], key=key
-    )
+    return st.selectbox("Run", range(exp.trainer.n_runs), format_func=lambda k: exp.run_labels[k], key=key)
 
 
 def render_neurons(exp: Experiment) -> None:
@@ -39,9 +37,14 @@ def render_neurons(exp: Experiment) -> None:
     st.subheader("Transformed space")
     cols = st.columns([1, 2])
     layer = cols[0].selectbox(
-        "Hidden layer", range(exp.cfg.hidden_layers), format_func=lambda i: f"layer {i + 1}", key="space_layer"
+        "Hidden layer",
+        range(exp.cfg.hidden_layers),
+        format_func=lambda i: f"layer {i + 1}",
+        key="space_layer",
     )
-    axes = ["first two principal components"] + [f"units {i + 1} and {i + 2}" for i in range(exp.cfg.width - 1)]
+    axes = ["first two principal components"] + [
+        f"units {i + 1} and {i + 2}" for i in range(exp.cfg.width - 1)
+    ]
     choice = cols[1].selectbox("Axes", range(len(axes)), format_func=lambda i: axes[i], key="space_axes")
     units = None if choice == 0 else (choice - 1, choice)
     X = np.concatenate([exp.split.X_train, exp.split.X_val])
@@ -50,7 +53,9 @@ def render_neurons(exp: Experiment) -> None:
     space = hidden.transformed_space(exp.trainer, run, layer, X, lines.astype(np.float32), units=units)
     title = f"{exp.run_labels[run]}: the data after hidden layer {layer + 1}"
     st.plotly_chart(
-        plots_inside.transformed_figure(space, y, exp.split.n_classes, title=title), key="space", config=PLOT_CONFIG
+        plots_inside.transformed_figure(space, y, exp.split.n_classes, title=title),
+        key="space",
+        config=PLOT_CONFIG,
     )
 
 
@@ -103,8 +108,10 @@ def render_seeds(exp: Experiment) -> None:
     agreement = hidden.seed_agreement(quantize(probs), exp.cfg.n_seeds)
     share = hidden.disagreement(agreement)
     names = [exp.run_labels[a * exp.cfg.n_seeds].split(" (seed")[0] for a in range(len(exp.cfg.activations))]
-    titles = [f"{n} · seeds disagree on {s:.0%} of the plane" for n, s in zip(names, share)]
+    titles = [f"{n} · seeds disagree on {s:.0%} of the plane" for n, s in zip(names, share, strict=False)]
     st.caption(f"Dark where the {exp.cfg.n_seeds} seeds of an activation predict different classes.")
     st.plotly_chart(
-        plots_inside.agreement_figure(agreement, grid.xs, grid.ys, titles=titles), key="agreement", config=PLOT_CONFIG
+        plots_inside.agreement_figure(agreement, grid.xs, grid.ys, titles=titles),
+        key="agreement",
+        config=PLOT_CONFIG,
     )

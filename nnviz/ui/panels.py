@@ -63,8 +63,15 @@ def render_controls(exp: Experiment) -> tuple[bool, bool]:
         state.set_playing(False)
         state.reset()
         st.rerun()
-    show_val = cols[3].toggle("Validation points", value=True, key="show_val", help="Triangles; circles are training points.")
-    discretize = cols[4].toggle("Discretize output", value=False, key="discretize", help="Flat class colours instead of probabilities.")
+    show_val = cols[3].toggle(
+        "Validation points", value=True, key="show_val", help="Triangles; circles are training points."
+    )
+    discretize = cols[4].toggle(
+        "Discretize output",
+        value=False,
+        key="discretize",
+        help="Flat class colours instead of probabilities.",
+    )
     return show_val, discretize
 
 
@@ -138,7 +145,10 @@ def seed_groups(exp: Experiment) -> list[tuple[str, list[int]]] | None:
     s = exp.cfg.n_seeds
     if s < 2:
         return None
-    return [(exp.run_labels[a * s].split(" (seed")[0], list(range(a * s, (a + 1) * s))) for a in range(len(exp.cfg.activations))]
+    return [
+        (exp.run_labels[a * s].split(" (seed")[0], list(range(a * s, (a + 1) * s)))
+        for a in range(len(exp.cfg.activations))
+    ]
 
 
 def _side_by_side(exp: Experiment) -> bool:
@@ -150,7 +160,7 @@ def boundary_figure(exp: Experiment, show_val: bool, discretize: bool, live: boo
     hist = exp.trainer.history()
     colors = run_colors(exp)
     titles = []
-    for label, acc in zip(exp.run_labels, _last_rows(hist["val_acc"])):
+    for label, acc in zip(exp.run_labels, _last_rows(hist["val_acc"]), strict=False):
         titles.append(f"{label} · val {acc:.0%}" if np.isfinite(acc) else f"{label} · –")
     X_train, y_train = exp.data_xy("train")
     X_val, y_val = exp.data_xy("val")
@@ -224,10 +234,14 @@ def render_seed_summary(exp: Experiment) -> None:
     rows = exp.summary()
     s = exp.cfg.n_seeds
     table = []
-    for a, act in enumerate(exp.cfg.activations):
+    for a, _act in enumerate(exp.cfg.activations):
         mine = rows[a * s : (a + 1) * s]
         entry = {"activation": mine[0].name}
-        for name, field, scale in (("val acc %", "val_acc", 100), ("val loss", "val_loss", 1), ("F1", "f1", 1)):
+        for name, field, scale in (
+            ("val acc %", "val_acc", 100),
+            ("val loss", "val_loss", 1),
+            ("F1", "f1", 1),
+        ):
             values = np.array([getattr(r, field) for r in mine], dtype=float) * scale
             entry[name] = f"{np.nanmean(values):.3g} ± {np.nanstd(values):.2g}"
         reach = [r.epochs_to_90 for r in mine if r.epochs_to_90 is not None]
@@ -244,13 +258,20 @@ def render_exports(exp: Experiment) -> None:
         ("Histories CSV", lambda: export.histories_csv(exp), "nnviz-histories.csv", "text/csv"),
         ("Summary CSV", lambda: export.summary_csv(exp), "nnviz-summary.csv", "text/csv"),
         ("Config JSON", lambda: export.config_json(exp.cfg), "nnviz-config.json", "application/json"),
-        ("Weights (torch)", lambda: export.weights_bytes(exp), "nnviz-weights.pt", "application/octet-stream"),
+        (
+            "Weights (torch)",
+            lambda: export.weights_bytes(exp),
+            "nnviz-weights.pt",
+            "application/octet-stream",
+        ),
         ("HTML report", lambda: build_report(exp), "nnviz-report.html", "text/html"),
         ("Dataset CSV", lambda: _dataset_csv(exp), "nnviz-data.csv", "text/csv"),
     ]
     cols = st.columns(len(files))
-    for col, (label, data, name, mime) in zip(cols, files):
-        col.download_button(label, data, file_name=name, mime=mime, on_click="ignore", key=f"dl_{name}", width="stretch")
+    for col, (label, data, name, mime) in zip(cols, files, strict=False):
+        col.download_button(
+            label, data, file_name=name, mime=mime, on_click="ignore", key=f"dl_{name}", width="stretch"
+        )
     st.caption(
         "Weights load into a plain torch module: `nnviz.export.load_run_model(torch.load(f, weights_only=False), run)`. "
         "`python -m nnviz run --config nnviz-config.json` reruns this experiment headless with the same numbers."
@@ -273,7 +294,9 @@ def render_diagnostics(exp: Experiment) -> None:
         return
     st.subheader("Confusion matrices (validation)")
     st.plotly_chart(
-        plots.confusion_figure(exp.confusion("val"), titles=exp.run_labels), key="confusion", config=PLOT_CONFIG
+        plots.confusion_figure(exp.confusion("val"), titles=exp.run_labels),
+        key="confusion",
+        config=PLOT_CONFIG,
     )
     st.subheader("Inside the networks")
     st.caption(
@@ -282,15 +305,21 @@ def render_diagnostics(exp: Experiment) -> None:
     )
     diag = exp.trainer.diagnostics.arrays()
     st.plotly_chart(
-        plots.diagnostics_figure(diag, labels=exp.run_labels, colors=colors), key="diagnostics", config=PLOT_CONFIG
+        plots.diagnostics_figure(diag, labels=exp.run_labels, colors=colors),
+        key="diagnostics",
+        config=PLOT_CONFIG,
     )
 
 
 def render_zoo() -> None:
-    st.markdown("Every activation nnviz can compare: formula, shape of f and f', properties and when to use it.")
+    st.markdown(
+        "Every activation nnviz can compare: formula, shape of f and f', properties and when to use it."
+    )
     cols = st.columns([2, 3])
     with cols[0]:
-        key = st.selectbox("Activation", list(ACTIVATIONS), format_func=lambda k: ACTIVATIONS[k].name, key="zoo_act")
+        key = st.selectbox(
+            "Activation", list(ACTIVATIONS), format_func=lambda k: ACTIVATIONS[k].name, key="zoo_act"
+        )
         act = ACTIVATIONS[key]
         st.latex(act.formula)
         values = {
@@ -305,7 +334,9 @@ def render_zoo() -> None:
         z = torch.linspace(-5, 5, 401)
         f, df = act.forward_backward(z, values)
         st.plotly_chart(
-            plots.activation_figure(z.numpy(), f.numpy(), df.numpy(), name=act.name), key="zoo_plot", config=PLOT_CONFIG
+            plots.activation_figure(z.numpy(), f.numpy(), df.numpy(), name=act.name),
+            key="zoo_plot",
+            config=PLOT_CONFIG,
         )
     st.dataframe(_zoo_table(), hide_index=True, width="stretch")
 
@@ -326,4 +357,3 @@ def _zoo_table() -> pd.DataFrame:
             for a in ACTIVATIONS.values()
         ]
     )
-

@@ -89,7 +89,9 @@ def render_sidebar(prev: Config) -> Config:
         _upload_box(expanded=not generated)
         st.slider("Validation fraction", 0.05, 0.5, step=0.05, key=_key("val_fraction"))
         st.number_input("Data seed", 0, int(BOUNDS["data_seed"].high), key=_key("data_seed"))
-        st.checkbox("Standardise inputs", key=_key("standardize"), help="Zero mean, unit variance (fit on train).")
+        st.checkbox(
+            "Standardise inputs", key=_key("standardize"), help="Zero mean, unit variance (fit on train)."
+        )
 
         st.header("Compare")
         st.multiselect(
@@ -104,8 +106,16 @@ def render_sidebar(prev: Config) -> Config:
             if act in ss[_key("activations")]:
                 label = next(p.label for p in ACTIVATIONS[act].params if p.name == param)
                 st.slider(f"{ACTIVATIONS[act].name}: {label}", low, high, step=0.01, key=_key(name))
-        st.number_input("Seed", 0, int(BOUNDS["seed"].high), key=_key("seed"), help="Initial weights and batch order.")
-        st.slider("Seeds per activation", 1, 10, key=_key("n_seeds"), help="Repeat every run with seeds seed, seed+1, ...")
+        st.number_input(
+            "Seed", 0, int(BOUNDS["seed"].high), key=_key("seed"), help="Initial weights and batch order."
+        )
+        st.slider(
+            "Seeds per activation",
+            1,
+            10,
+            key=_key("n_seeds"),
+            help="Repeat every run with seeds seed, seed+1, ...",
+        )
 
         st.header("Network")
         st.slider("Hidden layers", 1, 6, key=_key("hidden_layers"))
@@ -127,8 +137,12 @@ def render_sidebar(prev: Config) -> Config:
             key=_key("batch_size"),
         )
         st.number_input("Epochs", 1, int(BOUNDS["epochs"].high), step=50, key=_key("epochs"))
-        st.select_slider("L1 penalty", _steps_with(PENALTY_STEPS, ss[_key("l1")]), format_func=_fmt_num, key=_key("l1"))
-        st.select_slider("L2 penalty", _steps_with(PENALTY_STEPS, ss[_key("l2")]), format_func=_fmt_num, key=_key("l2"))
+        st.select_slider(
+            "L1 penalty", _steps_with(PENALTY_STEPS, ss[_key("l1")]), format_func=_fmt_num, key=_key("l1")
+        )
+        st.select_slider(
+            "L2 penalty", _steps_with(PENALTY_STEPS, ss[_key("l2")]), format_func=_fmt_num, key=_key("l2")
+        )
         st.selectbox("Loss", LOSSES, format_func=LOSS_NAMES.get, key=_key("loss"))
         if not ss[_key("activations")]:
             st.warning("Choose at least one activation; showing the previous ones meanwhile.")
@@ -203,13 +217,25 @@ def _on_upload() -> None:
     ss[state.UPLOADED] = (hashlib.sha256(raw).hexdigest(), data)
     ss[_key("dataset")] = UPLOAD
     notes = " ".join(data.notes)
-    ss[state.UPLOAD_MESSAGE] = ("success", f"Loaded {len(data.y)} points in {data.n_classes} classes. {notes}")
+    ss[state.UPLOAD_MESSAGE] = (
+        "success",
+        f"Loaded {len(data.y)} points in {data.n_classes} classes. {notes}",
+    )
 
 
 def config_from_widgets(prev: Config) -> Config:
     ss = st.session_state
     values = {name: ss.get(_key(name), getattr(prev, name)) for name in SCALAR_FIELDS}
-    for name in ("n_samples", "data_seed", "seed", "n_seeds", "hidden_layers", "width", "batch_size", "epochs"):
+    for name in (
+        "n_samples",
+        "data_seed",
+        "seed",
+        "n_seeds",
+        "hidden_layers",
+        "width",
+        "batch_size",
+        "epochs",
+    ):
         values[name] = int(values[name])
     acts = tuple(ss[_key("activations")]) or prev.activations
     chosen = []

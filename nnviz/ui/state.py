@@ -75,7 +75,9 @@ def experiment(cfg: Config) -> Experiment | None:
 
 
 def _upload_split(cfg: Config, data: UploadedData):
-    return split_dataset(data.X, data.y, val_fraction=cfg.val_fraction, random_state=cfg.data_seed, standardize=cfg.standardize)
+    return split_dataset(
+        data.X, data.y, val_fraction=cfg.val_fraction, random_state=cfg.data_seed, standardize=cfg.standardize
+    )
 
 
 def reset() -> None:

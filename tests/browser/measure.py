@@ -27,7 +27,13 @@ def live_rate(b, url: str, seconds: float) -> dict:
     """Frames the server pushes while training live, and their size (websocket frames)."""
     page = b.new_page()
     frames: list[tuple[float, int]] = []
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append((time.monotonic(), len(f) if isinstance(f, (bytes, str)) else 0))))
+    page.on(
+        "websocket",
+        lambda ws: ws.on(
+            "framereceived",
+            lambda f: frames.append((time.monotonic(), len(f) if isinstance(f, (bytes, str)) else 0)),
+        ),
+    )
     page.goto(url + f"/?{EIGHT}&epochs=5000", wait_until="commit")
     wait_for_boundary(page, 8, timeout_s=60)
     page.wait_for_timeout(1000)
@@ -69,8 +75,13 @@ def main() -> int:
         cold = first_boundary_seconds(context, url, "", 4)
         warm = [first_boundary_seconds(context, url, "", 4) for _ in range(3)]
         live = live_rate(context, url, args.seconds)
-    print(f"first boundary, cold server: {cold:.2f} s; warm server: median {statistics.median(warm):.2f} s ({', '.join(f'{w:.2f}' for w in warm)})")
-    print("live, 8 activations: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in live.items()))
+    print(
+        f"first boundary, cold server: {cold:.2f} s; warm server: median {statistics.median(warm):.2f} s ({', '.join(f'{w:.2f}' for w in warm)})"
+    )
+    print(
+        "live, 8 activations: "
+        + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in live.items())
+    )
     return 0
 
 

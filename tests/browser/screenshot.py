@@ -16,12 +16,22 @@ ASSETS = ROOT / "assets"
 # (file, query, tab to open or None, number of boundary panels on the Compare tab)
 VIEWS = [
     ("screenshot.png", "", None, 4),
-    ("view-diagnostics.png", "?act=sigmoid,tanh,relu&hidden_layers=6&width=16&init=he&optimizer=sgd&lr=0.5&epochs=300", "Diagnostics", 3),
+    (
+        "view-diagnostics.png",
+        "?act=sigmoid,tanh,relu&hidden_layers=6&width=16&init=he&optimizer=sgd&lr=0.5&epochs=300",
+        "Diagnostics",
+        3,
+    ),
     ("view-neurons.png", "?dataset=circles&act=relu,tanh,prelu&epochs=300", "Neurons", 3),
     ("view-replay.png", "?dataset=spiral&act=relu,tanh&width=16&hidden_layers=3&epochs=600", "Replay", 2),
     ("view-seeds.png", "?act=relu,tanh,sigmoid&n_seeds=5&epochs=300", "Seeds", 15),
     ("view-zoo.png", "?epochs=50", "Activation zoo", 4),
-    ("view-multiclass.png", "?dataset=spiral3&n_samples=600&act=relu,tanh,sigmoid,gelu&width=32&lr=0.01", None, 4),
+    (
+        "view-multiclass.png",
+        "?dataset=spiral3&n_samples=600&act=relu,tanh,sigmoid,gelu&width=32&lr=0.01",
+        None,
+        4,
+    ),
 ]
 
 
