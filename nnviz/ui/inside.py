@@ -108,7 +108,7 @@ def render_seeds(exp: Experiment) -> None:
     agreement = hidden.seed_agreement(quantize(probs), exp.cfg.n_seeds)
     share = hidden.disagreement(agreement)
     names = [exp.run_labels[a * exp.cfg.n_seeds].split(" (seed")[0] for a in range(len(exp.cfg.activations))]
-    titles = [f"{n} · seeds disagree on {s:.0%} of the plane" for n, s in zip(names, share, strict=False)]
+    titles = [f"{n} · {s:.0%} of the plane disputed" for n, s in zip(names, share, strict=True)]
     st.caption(f"Dark where the {exp.cfg.n_seeds} seeds of an activation predict different classes.")
     st.plotly_chart(
         plots_inside.agreement_figure(agreement, grid.xs, grid.ys, titles=titles),
