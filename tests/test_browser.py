@@ -6,6 +6,8 @@ Skipped with a reason when no Chromium is installed; failing instead when NNVIZ_
 
 import time
 
+import pytest
+
 from tests.browser.harness import ARTIFACTS, boundary_info, epoch_of, wait_for_boundary
 
 
@@ -34,9 +36,10 @@ def test_pause_play_and_curves_advance(chromium, app_server, page):
     open_app(page, url, "?epochs=5000")
     wait_for_boundary(page, 4)
     page.get_by_role("button", name="Pause").click()
-    page.wait_for_timeout(800)
+    page.get_by_role("button", name="Play").wait_for(timeout=15000)  # the app has rerun, paused
+    page.wait_for_timeout(1000)  # a frame already in flight may still land
     paused = epoch_of(page)
-    page.wait_for_timeout(800)
+    page.wait_for_timeout(1500)
     assert epoch_of(page) == paused, "paused training must not advance"
     n_before = curve_length(page)
     page.get_by_role("button", name="Play").click()
@@ -76,11 +79,53 @@ def test_activation_zoo_tab(chromium, app_server, page):
     page.screenshot(path=str(ARTIFACTS / "browser-zoo.png"))
 
 
-def test_junk_url_shows_warning_in_browser(chromium, app_server, page):
+@pytest.mark.parametrize(
+    "query, bad",
+    [
+        ("?width=%3Cscript%3Ealert(1)%3C/script%3E&lr=NaN&zzz=1", "width"),
+        ("?act=relu,swoosh&epochs=1e99", "act"),
+        ("?dataset=%F0%9F%98%80&noise=-1", "dataset"),
+        ("?hidden_layers=7&hidden_layers=x", "hidden_layers"),
+    ],
+)
+def test_junk_url_shows_warning_in_browser(chromium, app_server, page, query, bad):
     url, _, _ = app_server
-    open_app(page, url, "?width=%3Cscript%3Ealert(1)%3C/script%3E&lr=NaN&zzz=1")
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    open_app(page, url, query)
     wait_for_boundary(page, 4)
-    alert = page.locator('[data-testid="stAlert"]').first
-    alert.wait_for(timeout=15000)
-    assert "width" in page.locator('[data-testid="stAlert"]').all_inner_texts().__str__()
+    page.locator('[data-testid="stAlert"]').first.wait_for(timeout=15000)
+    assert bad in str(page.locator('[data-testid="stAlert"]').all_inner_texts())
     assert boundary_info(page)["heatmaps"] == 4
+    assert not dialogs, "no script from the URL ran"
+
+
+def test_upload_a_csv_then_download_the_data(chromium, app_server, page, tmp_path):
+    url, _, _ = app_server
+    open_app(page, url, "?epochs=50")
+    wait_for_boundary(page, 4)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x1,x2,label\n" + "1,2,0\n" * 30)
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "x1,x2,label\n" + "".join(f"{i % 9},{(i * 7) % 5},{'red' if i % 3 else 'blue'}\n" for i in range(90))
+    )
+    page.get_by_text("Your own data (CSV)").click()
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    uploader.set_input_files(str(bad))
+    page.get_by_text("same label").first.wait_for(timeout=20000)  # a clear message, nothing changed
+    assert (
+        "Two interleaving half circles" in page.locator('[data-testid="stSidebar"]').inner_text()
+    )  # still moons
+    uploader.set_input_files(str(good))
+    page.get_by_text("Loaded 90 points in 2 classes").first.wait_for(timeout=20000)
+    page.get_by_text("Two interleaving half circles").wait_for(state="detached", timeout=20000)
+    wait_for_boundary(page, 4)
+    page.screenshot(path=str(ARTIFACTS / "browser-upload.png"))
+    page.get_by_text("Export: CSV, config, weights, HTML report, data").click()
+    with page.expect_download(timeout=20000) as download:
+        page.get_by_role("button", name="Dataset CSV").click()
+    path = download.value.path()
+    lines = open(path).read().splitlines()
+    assert lines[0] == "x1,x2,label" and len(lines) == 91
+    page.screenshot(path=str(ARTIFACTS / "browser-upload.png"))
