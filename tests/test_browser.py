@@ -5,6 +5,7 @@ Skipped with a reason when no Chromium is installed; failing instead when NNVIZ_
 """
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -126,6 +127,6 @@ def test_upload_a_csv_then_download_the_data(chromium, app_server, page, tmp_pat
     with page.expect_download(timeout=20000) as download:
         page.get_by_role("button", name="Dataset CSV").click()
     path = download.value.path()
-    lines = open(path).read().splitlines()
+    lines = Path(path).read_text().splitlines()
     assert lines[0] == "x1,x2,label" and len(lines) == 91
     page.screenshot(path=str(ARTIFACTS / "browser-upload.png"))
