@@ -27,14 +27,15 @@ TOL_MUTED = (
 CLASS_COLORS = ("#E69F00", "#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", *TOL_MUTED)
 INK, MUTED = "#222222", "#6B6B6B"
 SHADE = 0.7  # class colour strength of the background at full confidence: points stay visible
-LEVEL = 49.5  # the 0.5 decision contour, probabilities being sent as integer percent
+SHADING_PIXELS = 240  # a boundary panel's shading image has at least this many pixels a side
+SHADES = 16  # confidence steps of the shading (finer ones are invisible and only grow the PNG)
 MAX_POINTS = 500  # per learning curve
 ACT_RANGE = (-3.0, 5.0)  # y range of the activation plot when a curve explodes
 NOMINAL_WIDTH = 800  # px: about the main column beside the sidebar at 1280; heights are set for it
 _TRAIN_MARKER = dict(size=6)  # circles; the white edge comes from BOUNDARY_TEMPLATE
 _VAL_MARKER = dict(symbol="triangle-up", size=8)
 _RING_MARKER = dict(symbol="circle-open", size=11, color=INK, line=dict(color=INK, width=1.5))
-FONT = "Inter, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+FONT = "'Source Sans', Inter, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 _AXIS = dict(gridcolor="#ECECEC", zerolinecolor="#BDBDBD", linecolor="#BDBDBD", ticks="", automargin=True)
 TEMPLATE = go.layout.Template(  # small on purpose: a stock template adds ~8 kB to every figure
@@ -215,8 +216,10 @@ def boundary_figure(
     titles : K panel titles; ``title_colors`` (K colours) puts a swatch of each run's colour before them.
     X_train, X_val : [N, 2] points; y_train, y_val : [N] true classes.
     pred_train, pred_val : [K, N] each run's predicted classes (the wrong ones get a ring), or None.
-    n_classes : C. Two classes: P(class 1) shading (one colour bar) and the 0.5 contour. More: the
-        argmax class colour faded to white by confidence, class boundaries drawn in.
+    n_classes : C. Each panel is shaded with the predicted class's colour, faded to white as the
+        confidence drops (for two classes exactly a diverging P(class 1) scale, with its colour bar),
+        and the decision boundary drawn in: a PNG layout image, so that a live update of the shading
+        is a cheap image swap in the browser (see nnviz/ui/charts.js).
     show_val : draw the validation points (triangles). discretize : flat shading, one tint per class.
     width : the width in px the figure will get on the page; the height follows from it.
     """
@@ -233,14 +236,13 @@ def boundary_figure(
     traces, images = [], []
     for k in range(len(probs)):  # the panels' axes are x, x2, x3, ... row by row
         axes = dict(xaxis=f"x{_axis_id(k + 1)}", yaxis=f"y{_axis_id(k + 1)}")
-        if n_classes == 2:
-            traces.append(dict(_binary_trace(probs[k, ..., 1], xs, ys), **axes))
-        else:
-            image = _class_image(probs[k], xs, ys, colors, discretize)
-            images.append(dict(image, xref=axes["xaxis"], yref=axes["yaxis"]))
+        image = _shading_image(probs[k], xs, ys, colors, discretize)
+        images.append(dict(image, xref=axes["xaxis"], yref=axes["yaxis"]))
         traces += [dict(t, **axes) for t in _point_traces(parts, k, colors)]
-    if images:
-        layout["images"] = images
+    if n_classes == 2:  # an empty trace that carries the P(class 1) colour bar
+        traces.append(dict(type="scatter", x=[None], y=[None], marker=dict(color=[0], coloraxis="coloraxis"),
+                           showlegend=False, hoverinfo="skip"))  # fmt: skip
+    layout["images"] = images
     _boundary_layout(layout, xs, ys, n_classes, discretize)
     return _figure(traces, layout, grid_ref)
 
@@ -256,55 +258,76 @@ def _check_probs(probs, xs, ys, n_classes: int, n_titles: int) -> np.ndarray:
     return probs
 
 
-def _percent(p: np.ndarray) -> np.ndarray:
-    """Probabilities as uint8 percent 0..100 (so hovers read in %), from uint8 0..255 or float 0..1."""
-    scale = 100.0 / 255.0 if p.dtype == np.uint8 else 100.0
-    return np.clip(np.rint(np.nan_to_num(p.astype(np.float32) * scale, nan=50.0)), 0, 100).astype(np.uint8)
+def _shading_image(probs: np.ndarray, xs, ys, colors, discretize: bool) -> dict:
+    """One panel's shading as a PNG layout image in data coordinates: the argmax class colour faded
+    to white by confidence, and the decision boundary as a dark line.
 
-
-def _binary_trace(p1: np.ndarray, xs, ys) -> dict:
-    """P(class 1) shading and its 0.5 line in one trace: z is sent once, 1 byte per cell."""
-    return dict(
-        type="contour", z=_percent(p1), x0=xs[0], dx=xs[1] - xs[0], y0=ys[0], dy=ys[1] - ys[0],
-        coloraxis="coloraxis", autocontour=False,
-        contours=dict(start=LEVEL, end=LEVEL, size=1, coloring="heatmap", showlines=True),
-        line=dict(color=INK, width=1.5), name="P(class 1)", showlegend=False,
-        hovertemplate="P(class 1) %{z}%<extra></extra>",
-    )  # fmt: skip
-
-
-def _class_image(probs: np.ndarray, xs, ys, colors, discretize: bool) -> dict:
-    """Argmax colour faded by confidence, boundaries drawn in: a PNG layout image in data coordinates."""
-    p = np.nan_to_num(probs.astype(np.float32) / (255.0 if probs.dtype == np.uint8 else 1.0), nan=0.0)
-    label, top, c = p.argmax(-1), p.max(-1), p.shape[-1]
+    The [R, R] grid is upsampled (bilinear, in probability) to at least SHADING_PIXELS pixels a side
+    before the class and the boundary are taken, so the line is drawn at the screen's resolution
+    instead of in grid-cell steps. A NaN grid (a diverged run) is white, with no line."""
+    p = probs.astype(np.float32) / (255.0 if probs.dtype == np.uint8 else 1.0)
+    c = p.shape[-1]
+    p = np.where(np.isfinite(p), p, np.float32(1.0 / c))
+    scale = max(1.0, SHADING_PIXELS / min(p.shape[:2]))
+    p = _upsample(_upsample(p, round(p.shape[0] * scale), axis=0), round(p.shape[1] * scale), axis=1)
+    label, top = p.argmax(-1), p.max(-1)
     conf = np.full_like(top, 0.8) if discretize else np.clip((top - 1 / c) / (1 - 1 / c), 0, 1)
-    conf = np.round(conf * 20) / 20  # 20 steps: invisible, and a much smaller PNG
-    palette = np.array([_rgb(color) for color in colors[:c]])
-    rgb = 255 + (palette[label] - 255) * (SHADE * conf)[..., None]
-    edge = np.zeros(label.shape, dtype=bool)
-    edge[:, 1:] |= label[:, 1:] != label[:, :-1]
-    edge[1:, :] |= label[1:, :] != label[:-1, :]
-    rgb[edge] = _rgb(INK)
+    level = np.rint(conf * SHADES).astype(np.int64)  # steps too fine to see: a much smaller PNG
+    # the palette: class x confidence step, white-to-tint, then the line colour last
+    tints = np.array([_rgb(color) for color in colors[:c]], dtype=np.float64)[:, None, :]
+    strength = SHADE * np.arange(SHADES + 1)[None, :, None] / SHADES
+    palette = np.concatenate([np.rint(255 + (tints - 255) * strength).reshape(-1, 3), _rgb(INK)[None]])
+    index = label * (SHADES + 1) + level
+    edge = np.zeros(label.shape, dtype=bool)  # both pixels at a class change: a ~2 px line
+    step_x, step_y = label[:, 1:] != label[:, :-1], label[1:, :] != label[:-1, :]
+    edge[:, 1:] |= step_x
+    edge[:, :-1] |= step_x
+    edge[1:, :] |= step_y
+    edge[:-1, :] |= step_y
+    index[edge] = len(palette) - 1
+    index = index[::-1]  # PNG row 0 is the top (the largest y)
+    if len(palette) <= 256:
+        source = _png_data_uri(index.astype(np.uint8), palette.astype(np.uint8))
+    else:  # more classes than an indexed PNG has colours for
+        source = _png_data_uri(palette[index].astype(np.uint8))
     dx, dy = xs[1] - xs[0], ys[1] - ys[0]
     return dict(
-        source=_png_data_uri(np.rint(rgb[::-1]).astype(np.uint8)),  # PNG row 0 is the top (largest y)
+        source=source,
         x=xs[0] - dx / 2, y=ys[-1] + dy / 2, sizex=xs[-1] - xs[0] + dx, sizey=ys[-1] - ys[0] + dy,
         xanchor="left", yanchor="top", sizing="stretch", layer="below",
     )  # fmt: skip
 
 
-def _png_data_uri(rgb: np.ndarray) -> str:
-    """An RGB image ``[H, W, 3]`` uint8 as a PNG data URI (filter 'Up' on every row, then zlib)."""
-    h, w, _ = rgb.shape
-    rows = rgb.reshape(h, w * 3).astype(np.int16)
+def _upsample(a: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Linear interpolation of cell-centred values onto ``size`` cells along ``axis`` over the same
+    extent (at the new cells' centres, clamped at the outermost old ones)."""
+    n = a.shape[axis]
+    if size == n:
+        return a
+    t = np.clip((np.arange(size) + 0.5) * (n / size) - 0.5, 0, n - 1)
+    i0 = np.minimum(t.astype(np.int64), n - 2)
+    w = (t - i0).astype(a.dtype)
+    shape = [1] * a.ndim
+    shape[axis] = -1
+    w = w.reshape(shape)
+    return np.take(a, i0, axis=axis) * (1 - w) + np.take(a, i0 + 1, axis=axis) * w
+
+
+def _png_data_uri(pixels: np.ndarray, palette: np.ndarray | None = None) -> str:
+    """A PNG data URI of ``pixels``: [H, W, 3] uint8 RGB, or [H, W] uint8 indices into ``palette``
+    ([P <= 256, 3] uint8: 1 byte a pixel, a third of the size). Filter 'Up' on every row, then zlib."""
+    h, w = pixels.shape[:2]
+    rows = pixels.reshape(h, -1).astype(np.int16)
     up = (np.diff(rows, axis=0, prepend=0) % 256).astype(np.uint8)
     raw = np.hstack([np.full((h, 1), 2, dtype=np.uint8), up]).tobytes()
 
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
-    header = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    png = b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    colour_type = 2 if palette is None else 3
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0))
+    png += b"" if palette is None else chunk(b"PLTE", np.ascontiguousarray(palette, dtype=np.uint8).tobytes())
+    png += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 

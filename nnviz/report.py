@@ -35,22 +35,38 @@ def _fmt(x, spec: str = ".3f") -> str:
     return "–" if x is None or (isinstance(x, float) and not np.isfinite(x)) else format(x, spec)
 
 
-def report_figures(exp: Experiment) -> list[tuple[str, object]]:
-    """(heading, figure) pairs: boundaries, curves, confusion matrices, diagnostics."""
-    grid, probs = exp.boundary(REPORT_RESOLUTION)
-    colors = plots.run_colors(exp.trainer.n_runs)
-    rows = exp.summary()
-    titles = [
-        f"{label} · val {_fmt(r.val_acc * 100, '.0f')}%"
-        for label, r in zip(exp.run_labels, rows, strict=False)
+def boundary_titles(exp: Experiment) -> list[str]:
+    """Each run's label and its latest validation accuracy (a dash once it diverged)."""
+    hist = exp.trainer.history()["val_acc"]
+    last = hist[-1] if len(hist) else np.full(exp.trainer.n_runs, np.nan)
+    return [
+        f"{label} · val {acc:.0%}" if np.isfinite(acc) else f"{label} · –"
+        for label, acc in zip(exp.run_labels, last, strict=True)
     ]
+
+
+def experiment_boundary_figure(exp: Experiment, resolution: int, *, titles=None, predictions=None, **style):
+    """The experiment's decision boundaries (on the page and in the report): the grid at
+    ``resolution``, the data, ``titles`` (default: boundary_titles) and rings on the points that
+    ``predictions`` ((train, val) predicted classes, default: the current ones) get wrong.
+    ``style``: the rest of plots.boundary_figure's keywords."""
+    grid, probs = exp.boundary(resolution)
     X_train, y_train = exp.data_xy("train")
     X_val, y_val = exp.data_xy("val")
-    boundary = plots.boundary_figure(
-        grid.xs, grid.ys, quantize(probs), titles=titles, X_train=X_train, y_train=y_train, X_val=X_val,
-        y_val=y_val, pred_train=exp.predictions("train"), pred_val=exp.predictions("val"),
-        n_classes=exp.split.n_classes, ncols=min(4, exp.trainer.n_runs), title_colors=colors,
+    pred_train, pred_val = predictions or (exp.predictions("train"), exp.predictions("val"))
+    return plots.boundary_figure(
+        grid.xs, grid.ys, quantize(probs), titles=titles or boundary_titles(exp), X_train=X_train,
+        y_train=y_train, X_val=X_val, y_val=y_val, pred_train=pred_train, pred_val=pred_val,
+        n_classes=exp.split.n_classes, **style,
     )  # fmt: skip
+
+
+def report_figures(exp: Experiment) -> list[tuple[str, object]]:
+    """(heading, figure) pairs: boundaries, curves, confusion matrices, diagnostics."""
+    colors = plots.run_colors(exp.trainer.n_runs)
+    boundary = experiment_boundary_figure(
+        exp, REPORT_RESOLUTION, ncols=min(4, exp.trainer.n_runs), title_colors=colors
+    )
     return [
         ("Decision boundaries", boundary),
         (

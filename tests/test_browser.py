@@ -50,10 +50,10 @@ def test_pause_play_and_curves_advance(chromium, app_server, page):
 
 
 def curve_length(page) -> int:
-    """Points in the first line of the curves chart (the second Plotly chart), as Plotly drew it."""
+    """Points in the first line of the curves chart, as Plotly drew it."""
     return page.evaluate(
-        """() => { const els = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot');
-                   const c = els[els.length - 1]; const d = c && c._fullData && c._fullData[0];
+        """() => { const c = document.querySelector('.nnviz-chart[data-chart="curves"]');
+                   const d = c && c._fullData && c._fullData[0];
                    return d && d.y ? d.y.length : 0; }"""
     )
 

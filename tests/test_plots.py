@@ -87,9 +87,11 @@ def test_boundary_panels_and_points(k, c):
     data = boundary_data(k, c)
     fig = plots.boundary_figure(**data, title_colors=plots.run_colors(k))
     assert isinstance(fig, go.Figure)
-    contours = [t for t in fig.data if t.type == "contour"]
     images = fig.layout.images
-    assert (len(contours), len(images)) == ((k, 0) if c == 2 else (0, k))
+    assert len(images) == k  # one shading image per panel, on that panel's axes
+    assert [(im.xref, im.yref) for im in images] == [("x", "y")] + [
+        (f"x{i}", f"y{i}") for i in range(2, k + 1)
+    ]
     titles = [a.text for a in fig.layout.annotations]
     assert len(titles) == k and all(f"run {i} · val 90%" in t for i, t in enumerate(titles))
     # every run's panel shows every train and validation point once
@@ -143,38 +145,81 @@ def test_boundary_axes_are_shared_and_equal_aspect():
     assert len(xaxes) == 8 and sum(ax.visible is False for ax in xaxes) == 2  # two empty cells hidden
 
 
-def test_boundary_two_classes_single_colorbar_and_contour_level():
-    fig = plots.boundary_figure(**boundary_data(4, 2))
-    contours = [t for t in fig.data if t.type == "contour"]
-    assert all(t.coloraxis == "coloraxis" for t in contours)  # one shared colour bar
+def png_rgb(image) -> np.ndarray:
+    """A layout image's PNG data URI as an [H, W, 3] int array (row 0 at the top)."""
+    pil = pytest.importorskip("PIL.Image")
+    png = base64.b64decode(image.source.split(",", 1)[1])
+    return np.asarray(pil.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def ramp_probs(r=30, lo=0.0, hi=1.0) -> np.ndarray:
+    """One run, two classes: P(class 1) rising linearly from ``lo`` (left) to ``hi`` (right)."""
+    p1 = np.broadcast_to(np.linspace(lo, hi, r)[None, :], (r, r))
+    return np.stack([1 - p1, p1], -1)[None]
+
+
+def dark(rgb) -> np.ndarray:
+    return (rgb < 80).all(-1)
+
+
+def test_boundary_two_classes_diverging_shading_line_and_one_colorbar():
+    fig = plots.boundary_figure(**dict(boundary_data(1, 2), probs=ramp_probs()))
+    bars = [t for t in fig.data if t.marker.coloraxis == "coloraxis"]
+    assert len(bars) == 1 and bars[0].showlegend is False  # the colour bar's carrier, not a legend entry
     assert fig.layout.coloraxis.showscale is True
-    level = contours[0].contours
-    assert level.start == level.end == plots.LEVEL and level.coloring == "heatmap" and level.showlines
-    z = np.asarray(contours[0].z)
-    assert z.dtype == np.uint8 and z.max() <= 100
+    rgb = png_rgb(fig.layout.images[0])
+    assert min(rgb.shape[:2]) >= plots.SHADING_PIXELS  # upsampled: the line is drawn at screen resolution
+    row = rgb[rgb.shape[0] // 2]
+    left, right, w = row[2], row[-3], rgb.shape[1]
+    assert left[0] > left[2] and right[2] > right[0]  # orange where P(class 1) = 0, blue where it is 1
+    # the decision line: only at P = 0.5 (the middle column), ~2 px wide, and the same in every row
+    cols = np.flatnonzero(dark(row))
+    assert 1 <= len(cols) <= 3 and abs(cols.mean() - (w - 1) / 2) <= 2
+    assert (dark(rgb) == dark(row)[None, :]).all()
+    # white next to the line (50%), full class tint at the far sides: the colour bar's 0.5 is white
+    near = row[cols.min() - 2]
+    assert (near > 235).all()
+    scale = fig.layout.coloraxis.colorscale
+    assert scale[1] == (0.5, "white")
 
 
 def test_boundary_discretize_uses_two_flat_colours():
-    fig = plots.boundary_figure(**boundary_data(2, 2), discretize=True)
+    fig = plots.boundary_figure(
+        **dict(boundary_data(1, 2), probs=ramp_probs(lo=0.2, hi=0.9)), discretize=True
+    )
     scale = fig.layout.coloraxis.colorscale
     assert len({color for _, color in scale}) == 2
+    rgb = png_rgb(fig.layout.images[0])
+    colours = {tuple(c) for c in rgb.reshape(-1, 3) if not (c < 80).all()}
+    assert len(colours) == 2  # one flat tint per class, whatever the confidence
 
 
 def test_boundary_accepts_float_probabilities_and_nan():
     data = boundary_data(2, 2, dtype=np.float64)
-    data["probs"][1] = np.nan  # a diverged run
+    data["probs"][1] = np.nan  # a diverged run: a blank panel, no line
     fig = plots.boundary_figure(**data)
-    z = np.asarray([t for t in fig.data if t.type == "contour"][1].z)
-    assert (z == 50).all()
+    assert (png_rgb(fig.layout.images[1]) == 255).all()
     by_uint8 = plots.boundary_figure(
         **dict(data, probs=np.rint(np.nan_to_num(data["probs"]) * 255).astype(np.uint8))
     )
-    z8 = np.asarray(by_uint8.data[0].z).astype(int)
-    assert np.abs(z8 - np.asarray(fig.data[0].z).astype(int)).max() <= 1
+    a, b = png_rgb(fig.layout.images[0]), png_rgb(by_uint8.layout.images[0])
+    assert np.mean(np.abs(a - b)) < 1.0  # the same picture, up to rounding
+
+
+def test_upsample_keeps_the_extent_and_interpolates_linearly():
+    ramp = np.arange(5, dtype=np.float32)  # cell centres 0..4
+    up = plots._upsample(ramp[None, :], 20, axis=1)[0]
+    assert up.shape == (20,)
+    assert up[0] == 0 and up[-1] == 4  # clamped beyond the outermost centres
+    np.testing.assert_allclose(np.diff(up[2:-2]), 0.25, rtol=1e-6)  # linear in between
+    np.testing.assert_allclose(
+        up.reshape(5, 4).mean(1)[1:-1], ramp[1:-1], atol=1e-6
+    )  # inner cells keep their mean
+    assert plots._upsample(ramp, 5, axis=0) is ramp
+    assert plots._upsample(ramp, 12, axis=0).shape == (12,)  # any size, not only multiples
 
 
 def test_boundary_multiclass_image_is_a_png_oriented_like_the_data():
-    pil = pytest.importorskip("PIL.Image")
     data = boundary_data(1, 3, r=20)
     probs = np.zeros((1, 20, 20, 3), dtype=np.uint8)
     probs[0, :10, :, 0] = 255  # bottom half (low y): class 0, orange
@@ -182,12 +227,12 @@ def test_boundary_multiclass_image_is_a_png_oriented_like_the_data():
     fig = plots.boundary_figure(**dict(data, probs=probs))
     image = fig.layout.images[0]
     assert image.xref == "x" and image.yref == "y" and image.yanchor == "top"
-    png = base64.b64decode(image.source.split(",", 1)[1])
-    rgb = np.asarray(pil.open(io.BytesIO(png)).convert("RGB")).astype(int)
-    assert rgb.shape == (20, 20, 3)
-    top, bottom = rgb[2, 5], rgb[-3, 5]
+    rgb = png_rgb(image)
+    assert rgb.shape == (240, 240, 3)  # 20 cells upsampled 12x
+    top, bottom = rgb[10, 50], rgb[-10, 50]
     assert top[2] > top[0] and bottom[0] > bottom[2]  # blue above, orange below
-    assert (rgb[9:11, 5] < 60).all(axis=1).sum() == 1  # the class boundary: one dark pixel row
+    line = np.flatnonzero(dark(rgb[:, 50]))  # the class boundary: a 2 px line halfway up
+    assert list(line) == [119, 120]
 
 
 def test_boundary_rejects_bad_shapes():
@@ -468,3 +513,13 @@ def test_plots_imports_neither_streamlit_nor_torch():
     code = "import sys, nnviz.plots; print(sorted(m for m in ('streamlit', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_shading_png_is_indexed_and_falls_back_to_truecolour_beyond_256_colours():
+    pil = pytest.importorskip("PIL.Image")
+    for c, mode in ((3, "P"), (16, "RGB")):  # 16 classes x 17 shades + the line > 256 palette entries
+        data = boundary_data(1, c, r=12)
+        image = plots.boundary_figure(**data).layout.images[0]
+        png = pil.open(io.BytesIO(base64.b64decode(image.source.split(",", 1)[1])))
+        assert png.mode == mode and png.size == (240, 240)
+        assert len({tuple(px) for px in np.asarray(png.convert("RGB")).reshape(-1, 3)}) > c  # shaded

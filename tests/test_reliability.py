@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnviz.config import Config
+from tests.test_app import charts
 from tests.test_config import JUNK
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +46,7 @@ def test_junk_url_loads_defaults_with_a_warning(query):
     assert at.warning, "a visible warning lists what was ignored"
     cfg = at.session_state["experiment"].cfg
     cfg.validate()
-    assert at.get("plotly_chart"), "the page still shows the comparison"
+    assert charts(at).get("boundary"), "the page still shows the comparison"
 
 
 def test_failure_inside_training_is_shown_and_results_stay(monkeypatch):
@@ -61,7 +62,7 @@ def test_failure_inside_training_is_shown_and_results_stay(monkeypatch):
     at.run()
     assert not at.exception
     assert any("simulated failure" in e.value for e in at.error)
-    assert at.get("plotly_chart"), "the previous results are still drawn"
+    assert charts(at).get("boundary"), "the previous results are still drawn"
     assert at.session_state["experiment"].epoch == before
     assert at.session_state["playing"] is False
 
@@ -90,7 +91,7 @@ def test_settings_that_cannot_be_built_keep_the_previous_experiment():
     if at.error:  # could not split: the previous experiment stays and the message says why
         assert "cannot be used" in at.error[0].value
         assert exp.cfg != first.cfg or exp is first
-    assert at.get("plotly_chart")
+    assert charts(at).get("boundary")
 
 
 BAD_UPLOADS = {

@@ -8,8 +8,8 @@ import streamlit as st
 from nnviz import hidden, plots, plots_inside
 from nnviz.boundary import quantize
 from nnviz.experiment import Experiment
+from nnviz.ui import charts
 
-PLOT_CONFIG = {"displaylogo": False}
 NEURON_RESOLUTION = 40
 SEED_RESOLUTION = 100
 
@@ -31,9 +31,7 @@ def render_neurons(exp: Experiment) -> None:
         st.markdown("PReLU's learned slopes *a* are in the unit titles (they started at the initial slope).")
     if exp.cfg.width > plots_inside.MAX_UNITS:
         st.caption(f"Showing the first {plots_inside.MAX_UNITS} of {exp.cfg.width} units per layer.")
-    st.plotly_chart(
-        plots_inside.neurons_figure(maps, grid.xs, grid.ys, slopes=slopes), key="neurons", config=PLOT_CONFIG
-    )
+    charts.show(plots_inside.neurons_figure(maps, grid.xs, grid.ys, slopes=slopes), key="neurons")
     st.subheader("Transformed space")
     cols = st.columns([1, 2])
     layer = cols[0].selectbox(
@@ -52,11 +50,7 @@ def render_neurons(exp: Experiment) -> None:
     lines = (hidden.grid_lines(grid) - exp.split.mean) / exp.split.scale
     space = hidden.transformed_space(exp.trainer, run, layer, X, lines.astype(np.float32), units=units)
     title = f"{exp.run_labels[run]}: the data after hidden layer {layer + 1}"
-    st.plotly_chart(
-        plots_inside.transformed_figure(space, y, exp.split.n_classes, title=title),
-        key="space",
-        config=PLOT_CONFIG,
-    )
+    charts.show(plots_inside.transformed_figure(space, y, exp.split.n_classes, title=title), key="space")
 
 
 def render_replay(exp: Experiment) -> None:
@@ -83,13 +77,12 @@ def render_replay(exp: Experiment) -> None:
         n_classes=exp.split.n_classes, ncols=min(4, exp.trainer.n_runs),
         title_colors=plots.run_colors(exp.trainer.n_runs),
     )  # fmt: skip
-    st.plotly_chart(fig, key="replay", config=PLOT_CONFIG)
+    charts.show(fig, key="replay")
     with st.expander("Animation of one run"):
         run = _pick_run(exp, "replay_run")
-        st.plotly_chart(
+        charts.show(
             plots_inside.replay_figure(snaps, grid.xs, grid.ys, run=run, title=exp.run_labels[run]),
             key="replay_anim",
-            config=PLOT_CONFIG,
         )
 
 
@@ -110,8 +103,4 @@ def render_seeds(exp: Experiment) -> None:
     names = [exp.run_labels[a * exp.cfg.n_seeds].split(" (seed")[0] for a in range(len(exp.cfg.activations))]
     titles = [f"{n} · {s:.0%} of the plane disputed" for n, s in zip(names, share, strict=True)]
     st.caption(f"Dark where the {exp.cfg.n_seeds} seeds of an activation predict different classes.")
-    st.plotly_chart(
-        plots_inside.agreement_figure(agreement, grid.xs, grid.ys, titles=titles),
-        key="agreement",
-        config=PLOT_CONFIG,
-    )
+    charts.show(plots_inside.agreement_figure(agreement, grid.xs, grid.ys, titles=titles), key="agreement")

@@ -3,33 +3,33 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
 
-from nnviz import export, plots
+from nnviz import export, plots, report
 from nnviz.activations import ACTIVATIONS
-from nnviz.boundary import quantize
 from nnviz.experiment import Experiment
-from nnviz.report import build_report
-from nnviz.ui import state
+from nnviz.ui import charts, state
 
 LOG = logging.getLogger("nnviz")
-FRAME_SECONDS = 0.2  # live refresh of the boundaries: 5 updates per second
+FRAME_SECONDS = 0.18  # live refresh of the boundaries: ~5.5 frames a second (a frame's work ~0.13 s)
 SLOW_SECONDS = 1.0  # live refresh of the curves and the summary
+RINGS_SECONDS = 2.0  # live refresh of the boundary titles and the rings around misclassified points
 TRAIN_SECONDS = 0.06  # training time per frame at most; the rest of the frame draws
 LIVE_RESOLUTION = 80  # boundary grid while training live (payload ~ K x 80 x 80 bytes)
 FULL_RESOLUTION = 160  # when paused or finished
 STEP_EPOCHS = 10
 MAIN_WIDTH = 880  # px of the main column at 1280 px with the sidebar open: figure heights follow it
+TITLES_AND_RINGS = "boundary_titles_and_rings"  # (experiment, time, titles, predictions) while live
 PLAYBACK_FRAMES = 40  # the whole epoch budget plays out over at least this many frames (~8 s)
 
 PAGE_CSS = """<style>
 .block-container { padding-top: 2.2rem; padding-bottom: 2rem; }
 </style>"""
-PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
 def guarded(part: str, render, *args) -> None:
@@ -79,9 +79,8 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
     """The parts that update while training, as fragments re-run on a timer while playing: the
     boundaries (which also train) at FRAME_SECONDS, the curves and the summary at SLOW_SECONDS.
 
-    Streamlit 1.67 derives a chart's element id from its figure, so each update remounts the chart
-    in the browser (~0.3-0.5 s of main-thread work in headless Chromium): refreshing the cheaper,
-    slower-changing parts less often leaves the browser time for the boundaries."""
+    Every fragment run costs the browser's main thread Streamlit's own bookkeeping besides the
+    drawing: refreshing the slower-changing parts less often leaves it time for the boundaries."""
     live = state.playing() and not exp.done
     left, right = st.columns([3, 2]) if _side_by_side(exp) else (st.container(), st.container())
 
@@ -123,7 +122,7 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
 
 def _draw_boundaries(exp: Experiment, show_val: bool, discretize: bool, live: bool) -> None:
     fig = boundary_figure(exp, show_val, discretize, live)
-    st.plotly_chart(fig, key="boundary", config=PLOT_CONFIG, width="stretch")
+    charts.show(fig, key="boundary", uirevision=_view_revision(exp))
 
 
 def _draw_curves(exp: Experiment) -> None:
@@ -131,7 +130,12 @@ def _draw_curves(exp: Experiment) -> None:
         exp.trainer.history(), labels=exp.run_labels, colors=run_colors(exp), groups=seed_groups(exp),
         stacked=_side_by_side(exp),
     )  # fmt: skip
-    st.plotly_chart(fig, key="curves", config=PLOT_CONFIG, width="stretch")
+    charts.show(fig, key="curves", uirevision=_view_revision(exp))
+
+
+def _view_revision(exp: Experiment) -> str:
+    """Zoom, pan and legend clicks on a live chart last until the experiment changes."""
+    return f"{hash(exp.cfg)}-{exp.data_token}"
 
 
 def run_colors(exp: Experiment) -> list[str]:
@@ -156,39 +160,21 @@ def _side_by_side(exp: Experiment) -> bool:
 
 
 def boundary_figure(exp: Experiment, show_val: bool, discretize: bool, live: bool):
-    grid, probs = exp.boundary(LIVE_RESOLUTION if live else FULL_RESOLUTION)
-    hist = exp.trainer.history()
-    colors = run_colors(exp)
-    titles = []
-    for label, acc in zip(exp.run_labels, _last_rows(hist["val_acc"]), strict=False):
-        titles.append(f"{label} · val {acc:.0%}" if np.isfinite(acc) else f"{label} · –")
-    X_train, y_train = exp.data_xy("train")
-    X_val, y_val = exp.data_xy("val")
-    boundary_fig = plots.boundary_figure(
-        grid.xs,
-        grid.ys,
-        quantize(probs),
-        titles=titles,
-        X_train=X_train,
-        y_train=y_train,
-        X_val=X_val,
-        y_val=y_val,
-        pred_train=exp.predictions("train"),
-        pred_val=exp.predictions("val"),
-        n_classes=exp.split.n_classes,
-        show_val=show_val,
-        discretize=discretize,
-        ncols=2 if _side_by_side(exp) else 4,
-        width=MAIN_WIDTH * 0.58 if _side_by_side(exp) else MAIN_WIDTH,
-        title_colors=colors,
-    )
-    return boundary_fig
-
-
-def _last_rows(values: np.ndarray) -> np.ndarray:
-    if not len(values):
-        return np.full(values.shape[1], np.nan)
-    return values[-1]
+    """While training live, the shading changes every frame but the titles and the rings around
+    misclassified points only every RINGS_SECONDS: in between, the browser swaps the shading images
+    alone (~25 ms) instead of redrawing every point (~220 ms for 8 panels; see nnviz/ui/charts.js)."""
+    titles_and_rings = st.session_state.get(TITLES_AND_RINGS)
+    stale = titles_and_rings is None or titles_and_rings[0] is not exp
+    if not live or stale or time.monotonic() - titles_and_rings[1] >= RINGS_SECONDS:
+        predictions = (exp.predictions("train"), exp.predictions("val"))
+        titles_and_rings = (exp, time.monotonic(), report.boundary_titles(exp), predictions)
+        st.session_state[TITLES_AND_RINGS] = titles_and_rings
+    _, _, titles, predictions = titles_and_rings
+    return report.experiment_boundary_figure(
+        exp, LIVE_RESOLUTION if live else FULL_RESOLUTION, titles=titles, predictions=predictions,
+        show_val=show_val, discretize=discretize, ncols=2 if _side_by_side(exp) else 4,
+        width=MAIN_WIDTH * 0.58 if _side_by_side(exp) else MAIN_WIDTH, title_colors=run_colors(exp),
+    )  # fmt: skip
 
 
 def render_summary(exp: Experiment) -> None:
@@ -264,7 +250,7 @@ def render_exports(exp: Experiment) -> None:
             "nnviz-weights.pt",
             "application/octet-stream",
         ),
-        ("HTML report", lambda: build_report(exp), "nnviz-report.html", "text/html"),
+        ("HTML report", lambda: report.build_report(exp), "nnviz-report.html", "text/html"),
         ("Dataset CSV", lambda: _dataset_csv(exp), "nnviz-data.csv", "text/csv"),
     ]
     cols = st.columns(len(files))
@@ -293,22 +279,14 @@ def render_diagnostics(exp: Experiment) -> None:
         st.info("Train first: diagnostics are recorded while training.")
         return
     st.subheader("Confusion matrices (validation)")
-    st.plotly_chart(
-        plots.confusion_figure(exp.confusion("val"), titles=exp.run_labels),
-        key="confusion",
-        config=PLOT_CONFIG,
-    )
+    charts.show(plots.confusion_figure(exp.confusion("val"), titles=exp.run_labels), key="confusion")
     st.subheader("Inside the networks")
     st.caption(
         "Dead: a unit whose output is 0 on every training point. Saturated (sigmoid, tanh, softsign): "
         "f'(z) below 5% of f'(0) on 90% of points. Gradient norm: per weight matrix, log scale."
     )
     diag = exp.trainer.diagnostics.arrays()
-    st.plotly_chart(
-        plots.diagnostics_figure(diag, labels=exp.run_labels, colors=colors),
-        key="diagnostics",
-        config=PLOT_CONFIG,
-    )
+    charts.show(plots.diagnostics_figure(diag, labels=exp.run_labels, colors=colors), key="diagnostics")
 
 
 def render_zoo() -> None:
@@ -333,11 +311,7 @@ def render_zoo() -> None:
     with cols[1]:
         z = torch.linspace(-5, 5, 401)
         f, df = act.forward_backward(z, values)
-        st.plotly_chart(
-            plots.activation_figure(z.numpy(), f.numpy(), df.numpy(), name=act.name),
-            key="zoo_plot",
-            config=PLOT_CONFIG,
-        )
+        charts.show(plots.activation_figure(z.numpy(), f.numpy(), df.numpy(), name=act.name), key="zoo_plot")
     st.dataframe(_zoo_table(), hide_index=True, width="stretch")
 
 

@@ -98,17 +98,17 @@ def browser(chromium: str):
 
 
 BOUNDARY_JS = """() => {
-  const el = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+  const el = document.querySelector('.nnviz-chart[data-chart="boundary"]');
   if (!el || !el.data) return null;
   return {
-    heatmaps: el.data.filter(t => t.type === 'contour').length + ((el.layout.images || []).length),
+    heatmaps: (el.layout.images || []).length,
     titles: (el.layout.annotations || []).map(a => (a.text || '').replace(/<[^>]+>|■/g, '').trim()),
   };
 }"""
 
 
 def boundary_info(page) -> dict | None:
-    """Number of boundary subplots (heatmaps/images) and subplot titles of the first chart."""
+    """Number of boundary subplots (shading images) and subplot titles of the boundary chart."""
     return page.evaluate(BOUNDARY_JS)
 
 

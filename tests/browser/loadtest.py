@@ -67,7 +67,7 @@ from tests.browser.harness import ARTIFACTS, CHROMIUM_ARGS, find_chromium, strea
 
 VIEWPORT = {"width": 1280, "height": 800}
 MAX_FAILURES_SHOWN = 25
-BOUNDARY_KEY = "boundary"  # st.plotly_chart(..., key="boundary") in nnviz/ui/panels.py
+BOUNDARY_KEY = "boundary"  # charts.show(..., key="boundary") in nnviz/ui/panels.py
 
 # Runs in every document before the app's scripts: records each distinct state of the page with
 # a timestamp (Date.now(), the same clock as Python's time.time()); Python drains the list.
@@ -85,9 +85,9 @@ RECORDER_JS = r"""
     const m = prog ? /Epoch (\d+) \/ (\d+)/.exec(prog.innerText || '') : null;
     // every drawn boundary chart (the stale one too): its heatmaps (contours or images) and titles
     const charts = [];
-    for (const el of document.querySelectorAll('.st-key-__KEY__ .js-plotly-plot')) {
+    for (const el of document.querySelectorAll('.nnviz-chart[data-chart="__KEY__"]')) {
       if (!el.data || !el.layout || !el.data.length) continue;
-      const heat = el.data.filter(t => t.type === 'contour').length + (el.layout.images || []).length;
+      const heat = (el.layout.images || []).length;
       const titles = (el.layout.annotations || []).map(a => clean(a.text)).filter(t => t.includes(' · '));
       charts.push({heat, titles, stale: stale(el)});
     }
@@ -515,12 +515,9 @@ class WebsocketSession:
                 m = re.search(r"Epoch (\d+) / (\d+)", el.text)
                 if m:
                     st["epoch"], st["total"] = int(m.group(1)), int(m.group(2))
-            elif etype == "plotly_chart" and el.id.endswith("-" + BOUNDARY_KEY):
-                spec = json.loads(el.spec)
-                layout = spec.get("layout", {})
-                heat = sum(t.get("type") == "contour" for t in spec.get("data", [])) + len(
-                    layout.get("images", [])
-                )
+            elif etype == "bidi_component" and json.loads(el.bytes or b"{}").get("name") == BOUNDARY_KEY:
+                layout = json.loads(el.bytes)["figure"].get("layout", {})
+                heat = len(layout.get("images", []))
                 titles = [
                     re.sub(r"<[^>]+>|■", "", a.get("text", "")).strip() for a in layout.get("annotations", [])
                 ]
