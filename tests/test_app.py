@@ -73,7 +73,9 @@ def test_changing_activations_dataset_and_seed_changes_the_figures():
     assert at.session_state["experiment"].cfg.seed == 7
     after_seed = boundary(at)
     assert before["data"] != after_dataset["data"]  # other points
-    shading = [[im["source"] for im in spec["layout"]["images"]] for spec in (before, after_dataset, after_seed)]
+    shading = [
+        [im["source"] for im in spec["layout"]["images"]] for spec in (before, after_dataset, after_seed)
+    ]
     assert shading[0] != shading[1] != shading[2]  # and other boundaries, for the new seed too
     assert at.query_params["seed"] == "7" and at.query_params["dataset"] == "circles"
 

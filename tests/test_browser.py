@@ -130,3 +130,60 @@ def test_upload_a_csv_then_download_the_data(chromium, app_server, page, tmp_pat
     lines = Path(path).read_text().splitlines()
     assert lines[0] == "x1,x2,label" and len(lines) == 91
     page.screenshot(path=str(ARTIFACTS / "browser-upload.png"))
+
+
+def test_live_updates_redraw_in_place_and_keep_the_users_zoom(chromium, app_server, page):
+    """The boundary chart is one element for the whole run: updates swap its shading in place
+    (no remount), and a zoom the user made survives them (layout.uirevision)."""
+    url, _, _ = app_server
+    open_app(page, url, "?epochs=5000")
+    wait_for_boundary(page, 4)
+    chart = '.nnviz-chart[data-chart="boundary"]'
+    page.evaluate(f"() => {{ document.querySelector('{chart}').__marked = true; }}")
+    full = page.evaluate(f"() => document.querySelector('{chart}')._fullLayout.xaxis3.range")
+    # a user's zoom: drag a box across the third panel (Plotly's drag layer for axes x3 / y3)
+    box = page.locator(f"{chart} .draglayer .x3y3 .nsewdrag").bounding_box()
+    y = box["y"] + box["height"] * 0.5
+    page.mouse.move(box["x"] + box["width"] * 0.3, y - 20)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+    page.mouse.move(box["x"] + box["width"] * 0.6, y + 20, steps=5)
+    page.mouse.up()
+    zoomed = page.evaluate(f"() => document.querySelector('{chart}')._fullLayout.xaxis3.range")
+    assert zoomed[1] - zoomed[0] < 0.5 * (full[1] - full[0]), (zoomed, full)
+    before = page.evaluate(
+        f"() => {{ const d = document.querySelector('{chart}'); return [Number(d.dataset.draws), d.layout.images[0].source]; }}"
+    )
+    epoch = epoch_of(page)
+    page.wait_for_timeout(2500)
+    after = page.evaluate(
+        f"""() => {{ const d = document.querySelector('{chart}');
+                     return [Number(d.dataset.draws), d.layout.images[0].source, d.__marked === true,
+                             d._fullLayout.xaxis3.range, document.querySelectorAll('{chart}').length]; }}"""
+    )
+    assert epoch_of(page) > epoch, "training went on"
+    assert after[0] >= before[0] + 5, f"the chart redrew {after[0] - before[0]} times in 2.5 s"
+    assert after[1] != before[1], "the shading changed"
+    assert after[2] is True and after[4] == 1, "the same chart element, not a new one"
+    assert after[3] == zoomed, "the user's zoom is kept"
+
+
+def test_static_preview_when_plotly_js_cannot_load(chromium, app_server, page):
+    """Until plotly.js is there (or if it never comes), the boundary chart is a static picture of
+    its panels, with a note saying so; the app does not break."""
+    url, _, _ = app_server
+    page.route("**/plotly-*.min.js", lambda route: route.abort())
+    open_app(page, url, "?act=relu,tanh,gelu&epochs=100")
+    preview = page.locator('.nnviz-chart[data-chart="boundary"] .nnviz-preview')
+    preview.wait_for(timeout=30000)
+    page.wait_for_function(
+        """() => document.querySelectorAll('.nnviz-chart[data-chart="boundary"] .nnviz-preview img').length === 3
+                 && [...document.querySelectorAll('.nnviz-preview img')].every(i => i.complete && i.naturalWidth >= 240)""",
+        timeout=30000,
+    )
+    titles = preview.inner_text()
+    assert all(name in titles for name in ("ReLU", "Tanh", "GELU")), titles
+    note = page.locator('.nnviz-chart[data-chart="boundary"] .nnviz-chart-error')
+    note.wait_for(timeout=30000)
+    assert "static picture" in note.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "browser-preview.png"))

@@ -34,11 +34,15 @@ PLOTLY_FILE = f"plotly-{plotly.__version__}.min.js"  # the version in the name: 
 PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"], "responsive": True}
 
 
-def show(fig, *, key: str, uirevision: str | None = None, config: dict | None = None) -> None:
+def show(
+    fig, *, key: str, uirevision: str | None = None, preview: bool = False, config: dict | None = None
+) -> None:
     """Draw ``fig`` under ``key``; the next call with the same key updates that chart in place.
 
     ``uirevision``: while it stays the same, the user's zoom, pan and legend choices are kept across
     updates; pass something that changes when the axes mean something new (e.g. another dataset).
+    ``preview``: until plotly.js has loaded, show a static picture of the figure's layout images,
+    scatter points and titles (what the boundary chart is made of).
     """
     config = {**PLOT_CONFIG, **(config or {})}
     component = _component()
@@ -47,7 +51,9 @@ def show(fig, *, key: str, uirevision: str | None = None, config: dict | None = 
         return
     if uirevision is not None:
         fig.layout.uirevision = uirevision
-    head = f'{{"name":{json.dumps(key)},"config":{json.dumps(config)},"figure":'
+    head = (
+        f'{{"name":{json.dumps(key)},"preview":{json.dumps(preview)},"config":{json.dumps(config)},"figure":'
+    )
     body = head + pio.to_json(fig, validate=False) + "}"  # the figure JSON as plotly writes it, once
     component(key=key, data=body.encode(), width="stretch", height="content")
 

@@ -122,7 +122,7 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
 
 def _draw_boundaries(exp: Experiment, show_val: bool, discretize: bool, live: bool) -> None:
     fig = boundary_figure(exp, show_val, discretize, live)
-    charts.show(fig, key="boundary", uirevision=_view_revision(exp))
+    charts.show(fig, key="boundary", uirevision=_view_revision(exp), preview=True)
 
 
 def _draw_curves(exp: Experiment) -> None:
