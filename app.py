@@ -15,7 +15,10 @@ st.set_page_config(page_title="nnviz · activation functions side by side", page
 torch.set_num_threads(1)  # the networks are tiny; one thread leaves the other core to the server
 
 state.init_session()
-requested = sidebar.render_sidebar(st.session_state[state.CONFIG])
+# The controls are drawn last (their values live in the session state): the browser then gets the
+# comparison before the ~25 sidebar widgets, which it would otherwise render first.
+previous = st.session_state[state.CONFIG]
+requested = sidebar.requested_config(previous)
 cfg, cap_notices = Config.from_params(requested.to_params())
 exp = state.experiment(cfg)
 if exp is not None:
@@ -34,6 +37,7 @@ for notice in cap_notices:
 if st.session_state.get(state.ERROR):
     st.error(st.session_state[state.ERROR])
 if exp is None:
+    sidebar.render_sidebar(previous)
     st.stop()
 
 preset = sidebar.active_preset(exp.cfg)
@@ -49,8 +53,13 @@ if tabs[0].open:
         show_val, discretize = panels.render_controls(exp)
         exp = st.session_state[state.EXPERIMENT]  # Reset may have replaced it
         panels.render_live(exp, show_val, discretize)
-        with st.expander("Export: CSV, config, weights, HTML report, data", icon=":material/download:"):
-            guarded("The exports", panels.render_exports, exp)
+        exports = st.expander(
+            "Export: CSV, config, weights, HTML report, data", icon=":material/download:", key="exports",
+            on_change="rerun",
+        )  # fmt: skip
+        if exports.open:  # built only when opened
+            with exports:
+                guarded("The exports", panels.render_exports, exp)
 views = (panels.render_diagnostics, inside.render_neurons, inside.render_replay, inside.render_seeds)
 for tab, name, view in zip(tabs[1:5], TABS[1:5], views, strict=False):
     if tab.open:
@@ -59,3 +68,5 @@ for tab, name, view in zip(tabs[1:5], TABS[1:5], views, strict=False):
 if tabs[5].open:
     with tabs[5]:
         guarded("The activation zoo", panels.render_zoo)
+
+sidebar.render_sidebar(previous)

@@ -48,7 +48,8 @@ def boundary_titles(exp: Experiment) -> list[str]:
 def experiment_boundary_figure(exp: Experiment, resolution: int, *, titles=None, predictions=None, **style):
     """The experiment's decision boundaries (on the page and in the report): the grid at
     ``resolution``, the data, ``titles`` (default: boundary_titles) and rings on the points that
-    ``predictions`` ((train, val) predicted classes, default: the current ones) get wrong.
+    ``predictions`` ((train, val) predicted classes, default: the current ones; (None, None): no
+    rings) get wrong.
     ``style``: the rest of plots.boundary_figure's keywords."""
     grid, probs = exp.boundary(resolution)
     X_train, y_train = exp.data_xy("train")

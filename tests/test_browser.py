@@ -152,18 +152,24 @@ def test_live_updates_redraw_in_place_and_keep_the_users_zoom(chromium, app_serv
     zoomed = page.evaluate(f"() => document.querySelector('{chart}')._fullLayout.xaxis3.range")
     assert zoomed[1] - zoomed[0] < 0.5 * (full[1] - full[0]), (zoomed, full)
     before = page.evaluate(
-        f"() => {{ const d = document.querySelector('{chart}'); return [Number(d.dataset.draws), d.layout.images[0].source]; }}"
+        f"""() => {{ const d = document.querySelector('{chart}');
+                     return [Number(d.dataset.draws), d.layout.images[0].source, Number(d.dataset.swaps || 0)]; }}"""
     )
     epoch = epoch_of(page)
     page.wait_for_timeout(2500)
     after = page.evaluate(
         f"""() => {{ const d = document.querySelector('{chart}');
                      return [Number(d.dataset.draws), d.layout.images[0].source, d.__marked === true,
-                             d._fullLayout.xaxis3.range, document.querySelectorAll('{chart}').length]; }}"""
+                             d._fullLayout.xaxis3.range, document.querySelectorAll('{chart}').length,
+                             Number(d.dataset.swaps || 0),
+                             [...d.querySelectorAll('.imagelayer image')].every(
+                               el => el.getAttribute('href') === d.layout.images[el.__data__._index].source)]; }}"""
     )
     assert epoch_of(page) > epoch, "training went on"
     assert after[0] >= before[0] + 5, f"the chart redrew {after[0] - before[0]} times in 2.5 s"
     assert after[1] != before[1], "the shading changed"
+    assert after[5] - before[2] >= 3, "most updates only swap the shading images (the cheap path)"
+    assert after[6] is True, "and the panels show the figure's current shading"
     assert after[2] is True and after[4] == 1, "the same chart element, not a new one"
     assert after[3] == zoomed, "the user's zoom is kept"
 

@@ -18,13 +18,14 @@ from nnviz.ui import charts, state
 LOG = logging.getLogger("nnviz")
 FRAME_SECONDS = 0.18  # live refresh of the boundaries: ~5.5 frames a second (a frame's work ~0.13 s)
 SLOW_SECONDS = 1.0  # live refresh of the curves and the summary
-RINGS_SECONDS = 2.0  # live refresh of the boundary titles and the rings around misclassified points
+TITLES_SECONDS = 2.0  # live refresh of the boundary panels' titles (their validation accuracy)
 TRAIN_SECONDS = 0.06  # training time per frame at most; the rest of the frame draws
 LIVE_RESOLUTION = 80  # boundary grid while training live (payload ~ K x 80 x 80 bytes)
 FULL_RESOLUTION = 160  # when paused or finished
 STEP_EPOCHS = 10
 MAIN_WIDTH = 880  # px of the main column at 1280 px with the sidebar open: figure heights follow it
-TITLES_AND_RINGS = "boundary_titles_and_rings"  # (experiment, time, titles, predictions) while live
+SUMMARY_SHOWN = "summary_shown"  # the session's first page defers the summary table by one tick
+LIVE_TITLES = "boundary_live_titles"  # (experiment, time, titles) while training live
 PLAYBACK_FRAMES = 40  # the whole epoch budget plays out over at least this many frames (~8 s)
 
 PAGE_CSS = """<style>
@@ -109,6 +110,12 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
     def summary() -> None:
         current: Experiment = st.session_state[state.EXPERIMENT]
         st.subheader("Summary")
+        if live and not st.session_state.get(SUMMARY_SHOWN):
+            # A session's first page: the table (and the browser's table component, a large script)
+            # waits for the first timer tick, so that the boundaries are on screen sooner.
+            st.session_state[SUMMARY_SHOWN] = True
+            st.caption("The table follows in a second.")
+            return
         guarded("The summary", render_summary, current)
         if current.cfg.n_seeds > 1:
             guarded("The seed summary", render_seed_summary, current)
@@ -160,20 +167,19 @@ def _side_by_side(exp: Experiment) -> bool:
 
 
 def boundary_figure(exp: Experiment, show_val: bool, discretize: bool, live: bool):
-    """While training live, the shading changes every frame but the titles and the rings around
-    misclassified points only every RINGS_SECONDS: in between, the browser swaps the shading images
-    alone (~25 ms) instead of redrawing every point (~220 ms for 8 panels; see nnviz/ui/charts.js)."""
-    titles_and_rings = st.session_state.get(TITLES_AND_RINGS)
-    stale = titles_and_rings is None or titles_and_rings[0] is not exp
-    if not live or stale or time.monotonic() - titles_and_rings[1] >= RINGS_SECONDS:
-        predictions = (exp.predictions("train"), exp.predictions("val"))
-        titles_and_rings = (exp, time.monotonic(), report.boundary_titles(exp), predictions)
-        st.session_state[TITLES_AND_RINGS] = titles_and_rings
-    _, _, titles, predictions = titles_and_rings
+    """While training live, the shading changes every frame but the titles only every TITLES_SECONDS,
+    and misclassified points get their rings once training pauses or ends: in between, the browser
+    swaps the shading images alone (~25 ms) instead of redrawing every point (~220 ms for 8 panels;
+    see nnviz/ui/charts.js). Rings refreshed at that slower pace would lag the boundary they judge."""
+    cached = st.session_state.get(LIVE_TITLES)
+    if not live or cached is None or cached[0] is not exp or time.monotonic() - cached[1] >= TITLES_SECONDS:
+        cached = (exp, time.monotonic(), report.boundary_titles(exp))
+        st.session_state[LIVE_TITLES] = cached
     return report.experiment_boundary_figure(
-        exp, LIVE_RESOLUTION if live else FULL_RESOLUTION, titles=titles, predictions=predictions,
-        show_val=show_val, discretize=discretize, ncols=2 if _side_by_side(exp) else 4,
-        width=MAIN_WIDTH * 0.58 if _side_by_side(exp) else MAIN_WIDTH, title_colors=run_colors(exp),
+        exp, LIVE_RESOLUTION if live else FULL_RESOLUTION, titles=cached[2],
+        predictions=(None, None) if live else None, show_val=show_val, discretize=discretize,
+        ncols=2 if _side_by_side(exp) else 4, width=MAIN_WIDTH * 0.58 if _side_by_side(exp) else MAIN_WIDTH,
+        title_colors=run_colors(exp),
     )  # fmt: skip
 
 

@@ -62,8 +62,17 @@ def _ensure(name: str, prev: Config) -> None:
             st.session_state[_key(name)] = getattr(prev, name)
 
 
-def render_sidebar(prev: Config) -> Config:
-    """Draw the grouped controls and return the config they describe (``prev``: the last one)."""
+def requested_config(prev: Config) -> Config:
+    """The config the sidebar's controls describe (``prev``: the last one), from their state alone:
+    the page can compute with it before the controls are drawn (render_sidebar, at the end of the
+    script, so that the browser gets the comparison first)."""
+    for name in (*SCALAR_FIELDS, *ACT_PARAMS):
+        _ensure(name, prev)
+    return config_from_widgets(prev)
+
+
+def render_sidebar(prev: Config) -> None:
+    """Draw the grouped controls (their values come from the session state, see requested_config)."""
     ss = st.session_state
     for name in (*SCALAR_FIELDS, *ACT_PARAMS):
         _ensure(name, prev)
@@ -146,7 +155,6 @@ def render_sidebar(prev: Config) -> Config:
         st.selectbox("Loss", LOSSES, format_func=LOSS_NAMES.get, key=_key("loss"))
         if not ss[_key("activations")]:
             st.warning("Choose at least one activation; showing the previous ones meanwhile.")
-    return config_from_widgets(prev)
 
 
 def _preset_box() -> None:
