@@ -96,16 +96,24 @@ function stepColour(marker, v) {
   return scale.length ? scale[scale.length - 1][1] : "#444";
 }
 
+// The div of class ``className`` in ``parent``, made (first or last in it) if there is none.
+function childOf(parent, className, css, first = false) {
+  let el = parent.querySelector("." + className);
+  if (!el) {
+    el = document.createElement("div");
+    el.className = className;
+    el.style.cssText = css;
+    if (first) parent.prepend(el);
+    else parent.appendChild(el);
+  }
+  return el;
+}
+
 function drawPreview(div, figure) {
   const layout = figure.layout || {};
   const width = div.clientWidth || 800;
-  let box = div.querySelector(".nnviz-preview");
-  if (!box) {
-    box = document.createElement("div");
-    box.className = "nnviz-preview";
-    box.style.cssText = "position:relative;overflow:hidden;font:13px 'Source Sans',sans-serif;color:#222";
-    div.appendChild(box);
-  }
+  const css = "position:relative;overflow:hidden;font:13px 'Source Sans',sans-serif;color:#222";
+  const box = childOf(div, "nnviz-preview", css);
   box.replaceChildren();
   box.style.height = layout.height + "px";
   for (const im of layout.images || []) {
@@ -238,13 +246,8 @@ export default function nnvizChart({ data, parentElement }) {
   if (!data) return;
   performance.mark("nnviz:data");
   const spec = decode(data);
-  let div = parentElement.querySelector(".nnviz-chart");
-  if (!div) {
-    div = document.createElement("div");
-    div.className = "nnviz-chart";
-    div.dataset.chart = spec.name;
-    parentElement.appendChild(div);
-  }
+  const div = childOf(parentElement, "nnviz-chart", "");
+  div.dataset.chart = spec.name;
   // Hold the figure's height while plotly.js loads, so the page does not jump.
   if (spec.figure.layout && spec.figure.layout.height) div.style.minHeight = spec.figure.layout.height + "px";
   const serial = (div._nnvizSerial || 0) + 1;
@@ -268,13 +271,7 @@ export default function nnvizChart({ data, parentElement }) {
       if (!div.dataset.firstDrawMs) div.dataset.firstDrawMs = String(Math.round(performance.now()));
     })
     .catch((err) => {
-      let note = div.querySelector(".nnviz-chart-error");
-      if (!note) {
-        note = document.createElement("div");
-        note.className = "nnviz-chart-error";
-        note.style.cssText = "color:#b00020;font:13px sans-serif;padding:4px 0";
-        div.prepend(note);
-      }
+      const note = childOf(div, "nnviz-chart-error", "color:#b00020;font:13px sans-serif;padding:4px 0", true);
       note.textContent = "The interactive chart could not be drawn (" + err.message + ")"
         + (div.querySelector(".nnviz-preview") ? "; showing a static picture." : ".");
     });
