@@ -149,3 +149,24 @@ def test_activation_zoo_parameter_moves_the_curve():
     second = charts(at)["zoo_plot"]
     assert first["data"] != second["data"]
     assert any("max" in latex.value for latex in at.latex)
+
+
+def test_charts_fall_back_to_st_plotly_chart_without_static_serving(monkeypatch):
+    """If plotly.js cannot be served (static serving off, a read-only checkout), every chart is drawn
+    with st.plotly_chart instead: slower live updates, the same figures."""
+    from nnviz.ui import charts as chart_module
+
+    real = chart_module.st.get_option
+    monkeypatch.setattr(
+        chart_module.st,
+        "get_option",
+        lambda name: False if name == "server.enableStaticServing" else real(name),
+    )
+    chart_module._component.cache_clear()
+    try:
+        at = run_app()
+        assert not charts(at), "no custom chart component without static serving"
+        specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+        assert len(specs) == 2 and len(specs[0]["layout"]["images"]) == 4  # boundaries and curves
+    finally:
+        chart_module._component.cache_clear()
