@@ -37,7 +37,7 @@ for notice in cap_notices:
 if st.session_state.get(state.ERROR):
     st.error(st.session_state[state.ERROR])
 if exp is None:
-    sidebar.render_sidebar(previous)
+    sidebar.render_sidebar()
     st.stop()
 
 preset = sidebar.active_preset(exp.cfg)
@@ -69,4 +69,4 @@ if tabs[5].open:
     with tabs[5]:
         guarded("The activation zoo", panels.render_zoo)
 
-sidebar.render_sidebar(previous)
+sidebar.render_sidebar()

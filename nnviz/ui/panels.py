@@ -169,7 +169,7 @@ def _side_by_side(exp: Experiment) -> bool:
 def boundary_figure(exp: Experiment, show_val: bool, discretize: bool, live: bool):
     """While training live, the shading changes every frame but the titles only every TITLES_SECONDS,
     and misclassified points get their rings once training pauses or ends: in between, the browser
-    swaps the shading images alone (~25 ms) instead of redrawing every point (~220 ms for 8 panels;
+    swaps the shading images alone (~2 ms) instead of redrawing every point (~220 ms for 8 panels;
     see nnviz/ui/charts.js). Rings refreshed at that slower pace would lag the boundary they judge."""
     cached = st.session_state.get(LIVE_TITLES)
     if not live or cached is None or cached[0] is not exp or time.monotonic() - cached[1] >= TITLES_SECONDS:

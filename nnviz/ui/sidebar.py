@@ -71,11 +71,10 @@ def requested_config(prev: Config) -> Config:
     return config_from_widgets(prev)
 
 
-def render_sidebar(prev: Config) -> None:
-    """Draw the grouped controls (their values come from the session state, see requested_config)."""
+def render_sidebar() -> None:
+    """Draw the grouped controls (their values come from the session state, seeded earlier in the
+    same run by requested_config)."""
     ss = st.session_state
-    for name in (*SCALAR_FIELDS, *ACT_PARAMS):
-        _ensure(name, prev)
     with st.sidebar:
         _preset_box()
         st.header("Data")
