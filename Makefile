@@ -19,7 +19,7 @@ $(DSTAMP): requirements.txt requirements-dev.txt $(STAMP)
 	touch $@
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+	$(VENV)/bin/streamlit run serve.py --server.port $(PORT) --server.headless true
 
 test: $(DSTAMP)
 	$(PY) -m pytest

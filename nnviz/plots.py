@@ -179,16 +179,19 @@ def _axes(layout: dict, letter: str) -> list[dict]:
     return [axis for name, axis in layout.items() if name.startswith(f"{letter}axis")]
 
 
+def panel_titles(titles, colors=None) -> list[str]:
+    """The panels' title texts as drawn: each after a swatch of its run's colour, if ``colors``."""
+    colors = list(colors) if colors is not None else [None] * len(titles)
+    return [f"<span style='color:{c}'>■</span> {t}" if c else t for t, c in zip(titles, colors, strict=True)]
+
+
 def _panel_grid(
     n: int, ncols: int, titles, colors=None, *, shared: bool, height: float, template=_TEMPLATE_SPEC
 ):
     """Layout of ``n`` panels in rows of ``ncols``, with titles, and its grid reference."""
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
-    colors = list(colors) if colors is not None else [None] * n
-    titles = [
-        f"<span style='color:{c}'>■</span> {t}" if c else t for t, c in zip(titles, colors, strict=True)
-    ]
+    titles = panel_titles(titles, colors)
     layout, domains, grid_ref = _grid(
         nrows, ncols, hspace=0.02 if shared else 0.04, vspace=min(44 / height, 0.9 / max(nrows - 1, 1)),
         share_x=shared, share_y="all" if shared else None,
@@ -233,11 +236,10 @@ def boundary_figure(
     )
     colors = class_colors(n_classes)
     parts = [("train", X_train, y_train, pred_train), ("val", X_val, y_val, pred_val)][: 2 if show_val else 1]
-    traces, images = [], []
+    traces, images = [], shading_images(probs, xs, ys, n_classes, discretize)
     for k in range(len(probs)):  # the panels' axes are x, x2, x3, ... row by row
         axes = dict(xaxis=f"x{_axis_id(k + 1)}", yaxis=f"y{_axis_id(k + 1)}")
-        image = _shading_image(probs[k], xs, ys, colors, discretize)
-        images.append(dict(image, xref=axes["xaxis"], yref=axes["yaxis"]))
+        images[k].update(xref=axes["xaxis"], yref=axes["yaxis"])
         traces += [dict(t, **axes) for t in _point_traces(parts, k, colors)]
     if n_classes == 2:  # an empty trace that carries the P(class 1) colour bar
         traces.append(dict(type="scatter", x=[None], y=[None], marker=dict(color=[0], coloraxis="coloraxis"),
@@ -245,6 +247,14 @@ def boundary_figure(
     layout["images"] = images
     _boundary_layout(layout, xs, ys, n_classes, discretize)
     return _figure(traces, layout, grid_ref)
+
+
+def shading_images(probs, xs, ys, n_classes: int, discretize: bool = False) -> list[dict]:
+    """The K panels' shading as layout images (boundary_figure's, without the axes they go on): a
+    live frame sends only these, see nnviz/ui/live.py."""
+    colors = class_colors(n_classes)
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    return [_shading_image(p, xs, ys, colors, discretize) for p in np.asarray(probs)]
 
 
 def _check_probs(probs, xs, ys, n_classes: int, n_titles: int) -> np.ndarray:

@@ -62,6 +62,13 @@ def experiment_boundary_figure(exp: Experiment, resolution: int, *, titles=None,
     )  # fmt: skip
 
 
+def experiment_shading(exp: Experiment, resolution: int, *, discretize: bool = False) -> list[str]:
+    """The PNG data URIs of the boundary panels' shading, as experiment_boundary_figure draws them."""
+    grid, probs = exp.boundary(resolution)
+    images = plots.shading_images(quantize(probs), grid.xs, grid.ys, exp.split.n_classes, discretize)
+    return [image["source"] for image in images]
+
+
 def report_figures(exp: Experiment) -> list[tuple[str, object]]:
     """(heading, figure) pairs: boundaries, curves, confusion matrices, diagnostics."""
     colors = plots.run_colors(exp.trainer.n_runs)

@@ -23,6 +23,13 @@ def app_server():
 
 
 @pytest.fixture(scope="session")
+def app_only_server():
+    """`streamlit run app.py`: no live websocket, so live frames go through Streamlit's own."""
+    with streamlit_server(script="app.py") as (url, proc, log):
+        yield url, proc, log
+
+
+@pytest.fixture(scope="session")
 def chromium(chromium_path):
     with browser(chromium_path) as b:
         yield b

@@ -32,6 +32,15 @@ def charts(at: AppTest) -> dict[str, dict]:
     return found
 
 
+def boundary_payload(at: AppTest) -> dict:
+    """What the boundary chart component got: its figure and how it updates."""
+    return next(
+        p
+        for p in map(json.loads, (e.proto.bytes for e in at.get("bidi_component")))
+        if p["name"] == "boundary"
+    )
+
+
 def boundary(at: AppTest) -> dict:
     """The boundary figure's JSON spec."""
     figures = charts(at)
@@ -170,3 +179,32 @@ def test_charts_fall_back_to_st_plotly_chart_without_static_serving(monkeypatch)
         assert len(specs) == 2 and len(specs[0]["layout"]["images"]) == 4  # boundaries and curves
     finally:
         chart_module._component.cache_clear()
+
+
+def test_with_the_live_websocket_the_boundary_chart_names_its_stream(monkeypatch):
+    """Served by serve.py, a playing chart carries where its live frames come from; a paused one none."""
+    from nnviz.ui import live
+
+    monkeypatch.setattr(live, "_served", True)
+    at = run_app({"epochs": "5000"})
+    stream = boundary_payload(at)["stream"]
+    channel = at.session_state["live_channel"]
+    assert stream["path"] == channel.path and stream["path"].startswith("nnviz/live/")
+    assert stream["epoch"] == at.session_state["experiment"].epoch > 0
+    at.button(key="play").click().run()  # pause
+    assert boundary_payload(at)["stream"] is None
+
+
+def test_a_training_error_stops_playing_with_a_message(monkeypatch):
+    from nnviz.experiment import Experiment
+
+    def broken(self, n):
+        raise RuntimeError("out of cheese")
+
+    monkeypatch.setattr(Experiment, "step", broken)
+    at = run_app()
+    assert any("Training stopped by an error: out of cheese" in e.value for e in at.error)
+    assert at.session_state["playing"] is False
+    assert n_boundaries(at) == 4  # the page is still there
+    at.button(key="step").click().run()  # Step says so too, without a traceback
+    assert not at.exception and any("out of cheese" in e.value for e in at.error)

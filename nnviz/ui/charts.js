@@ -225,8 +225,16 @@ function swapImages(div, images) {
 
 function draw(Plotly, div, spec) {
   const figure = spec.figure;
+  const stream = spec.stream;
+  if (stream && div._fullLayout && stream.rev === div._nnvizRev && stream.epoch < div._nnvizEpoch) {
+    return Promise.resolve(div); // live frames have already shown later epochs than this figure
+  }
+  div._nnvizRev = stream ? stream.rev : null;
+  div._nnvizEpoch = stream ? stream.epoch : -1;
   const rest = withoutImageSources(figure) + JSON.stringify(spec.config);
   const images = (figure.layout && figure.layout.images) || [];
+  div._nnvizFigure = figure;
+  div._nnvizConfig = spec.config;
   if (div._nnvizRest === rest && div._fullLayout) {
     if (swapImages(div, images)) {
       div.dataset.swaps = String(Number(div.dataset.swaps || 0) + 1);
@@ -247,6 +255,67 @@ function draw(Plotly, div, spec) {
   });
 }
 
+// ---- live frames -------------------------------------------------------------------------------
+
+// While training plays, the server streams frames of the boundary chart over a websocket of its own
+// (nnviz/ui/live.py): {rev, epoch, epochs, images: [PNG data URI per panel], titles}. Each one that
+// belongs to the figure on screen (its rev) and is newer than what is shown is swapped in at the
+// next animation frame; frames that arrive meanwhile replace it (the browser never queues them).
+function follow(div, stream) {
+  div._nnvizStream = stream || null;
+  if (!stream) return;
+  const url = new URL(stream.path, document.baseURI);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.search = "";
+  url.hash = "";
+  const open = div._nnvizSocket;
+  if (open && open.url === url.href && open.readyState <= WebSocket.OPEN) return;
+  if (open) open.close();
+  const socket = new WebSocket(url.href); // if it closes, the next figure from Streamlit reopens it
+  div._nnvizSocket = socket;
+  socket.onmessage = (event) => {
+    div._nnvizFrame = event.data;
+    if (div._nnvizFrameQueued) return;
+    div._nnvizFrameQueued = true;
+    requestAnimationFrame(() => {
+      div._nnvizFrameQueued = false;
+      applyFrame(div);
+    });
+  };
+}
+
+function applyFrame(div) {
+  const text = div._nnvizFrame;
+  div._nnvizFrame = null;
+  const stream = div._nnvizStream;
+  if (!text || !stream || !div._fullLayout || !window.Plotly) return;
+  const frame = JSON.parse(text);
+  if (frame.rev !== div._nnvizRev || !(frame.epoch > div._nnvizEpoch)) return;
+  const images = frame.images.map((source) => ({ source }));
+  if (!swapImages(div, images)) return; // not the drawing it was made for: the next figure redraws
+  div._nnvizEpoch = frame.epoch;
+  updateTitles(div, frame.titles || []);
+  div.dataset.frames = String(Number(div.dataset.frames || 0) + 1);
+}
+
+// New panel titles (their validation accuracy) with a relayout of the annotations alone; the record
+// of what is drawn follows, so that the next figure with these titles is an image swap again.
+function updateTitles(div, titles) {
+  const notes = div.layout.annotations || [];
+  const update = {};
+  titles.forEach((text, i) => {
+    if (notes[i] && notes[i].text !== text) update[`annotations[${i}].text`] = text;
+  });
+  if (!Object.keys(update).length) return;
+  window.Plotly.relayout(div, update);
+  const figure = div._nnvizFigure;
+  const kept = (figure && figure.layout && figure.layout.annotations) || [];
+  titles.forEach((text, i) => {
+    if (kept[i] && kept[i].text !== text) kept[i].text = text; // (plotly's own layout has them already)
+  });
+  if (figure) div._nnvizRest = withoutImageSources(figure) + JSON.stringify(div._nnvizConfig);
+}
+
 export default function nnvizChart({ data, parentElement }) {
   if (!data) return;
   performance.mark("nnviz:data");
@@ -255,6 +324,7 @@ export default function nnvizChart({ data, parentElement }) {
   div.dataset.chart = spec.name;
   // Hold the figure's height while plotly.js loads, so the page does not jump.
   if (spec.figure.layout && spec.figure.layout.height) div.style.minHeight = spec.figure.layout.height + "px";
+  follow(div, spec.stream);
   const serial = (div._nnvizSerial || 0) + 1;
   div._nnvizSerial = serial;
   const waiting = !window.Plotly;
@@ -281,6 +351,8 @@ export default function nnvizChart({ data, parentElement }) {
         + (div.querySelector(".nnviz-preview") ? "; showing a static picture." : ".");
     });
   return () => {
-    if (window.Plotly && div.isConnected === false) window.Plotly.purge(div);
+    if (div.isConnected !== false) return;
+    if (div._nnvizSocket) div._nnvizSocket.close();
+    if (window.Plotly) window.Plotly.purge(div);
   };
 }

@@ -35,14 +35,17 @@ PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "sele
 
 
 def show(
-    fig, *, key: str, uirevision: str | None = None, preview: bool = False, config: dict | None = None
-) -> None:
+    fig, *, key: str, uirevision: str | None = None, preview: bool = False, config: dict | None = None,
+    stream: dict | None = None,
+) -> None:  # fmt: skip
     """Draw ``fig`` under ``key``; the next call with the same key updates that chart in place.
 
     ``uirevision``: while it stays the same, the user's zoom, pan and legend choices are kept across
     updates; pass something that changes when the axes mean something new (e.g. another dataset).
     ``preview``: until plotly.js has loaded, show a static picture of the figure's layout images,
     scatter points and titles (what the boundary chart is made of).
+    ``stream``: ``{"path", "rev", "epoch"}`` of the live websocket whose frames update this chart
+    after this figure (see nnviz/ui/live.py): frames of that ``rev``, for later epochs, swap in.
     """
     config = {**PLOT_CONFIG, **(config or {})}
     component = _component()
@@ -52,7 +55,8 @@ def show(
     if uirevision is not None:
         fig.layout.uirevision = uirevision
     head = (
-        f'{{"name":{json.dumps(key)},"preview":{json.dumps(preview)},"config":{json.dumps(config)},"figure":'
+        f'{{"name":{json.dumps(key)},"preview":{json.dumps(preview)},"config":{json.dumps(config)},'
+        f'"stream":{json.dumps(stream)},"figure":'
     )
     body = head + pio.to_json(fig, validate=False) + "}"  # the figure JSON as plotly writes it, once
     component(key=key, data=body.encode(), width="stretch", height="content")

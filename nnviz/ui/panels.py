@@ -13,20 +13,28 @@ import torch
 from nnviz import export, plots, report
 from nnviz.activations import ACTIVATIONS
 from nnviz.experiment import Experiment
-from nnviz.ui import charts, state
+from nnviz.ui import charts, live, state
 
 LOG = logging.getLogger("nnviz")
-FRAME_SECONDS = 0.18  # live refresh of the boundaries: ~5.5 frames a second (a frame's work ~0.13 s)
+FRAME_SECONDS = 0.18  # without the live websocket: a fragment run per frame, ~5 a second at best
+STREAM_SECONDS = 1.2  # with it: each run of the boundaries fragment streams frames for this long
+RESTART_SECONDS = 0.1  # and the next run starts this soon after (once the curves and summary ran)
+STREAM_GRACE = 8.0  # the page has this long to open the websocket; else frames go through Streamlit
 SLOW_SECONDS = 1.0  # live refresh of the curves and the summary
 TITLES_SECONDS = 2.0  # live refresh of the boundary panels' titles (their validation accuracy)
 TRAIN_SECONDS = 0.06  # training time per frame at most; the rest of the frame draws
+STREAM_FRAME_SECONDS = 0.1  # with the websocket: a frame every 0.1 s (trains 0.05 s, draws ~0.03 s)
+STREAM_TRAIN_SECONDS = 0.05
+PROGRESS_EVERY = 3  # frames per update of the epoch counter while streaming
 LIVE_RESOLUTION = 80  # boundary grid while training live (payload ~ K x 80 x 80 bytes)
 FULL_RESOLUTION = 160  # when paused or finished
 STEP_EPOCHS = 10
 MAIN_WIDTH = 880  # px of the main column at 1280 px with the sidebar open: figure heights follow it
 SUMMARY_SHOWN = "summary_shown"  # the session's first page defers the summary table by one tick
 LIVE_TITLES = "boundary_live_titles"  # (experiment, time, titles) while training live
-PLAYBACK_FRAMES = 40  # the whole epoch budget plays out over at least this many frames (~8 s)
+CHANNEL = "live_channel"  # the session's live.Channel
+STREAM_OFF = "live_stream_off"  # set when the page never opened the live websocket
+PLAYBACK_SECONDS = 7.0  # the whole epoch budget plays out over at least this long
 
 PAGE_CSS = """<style>
 .block-container { padding-top: 2.2rem; padding-bottom: 2rem; }
@@ -51,16 +59,23 @@ def render_controls(exp: Experiment) -> tuple[bool, bool]:
     playing = state.playing() and not exp.done
     icon = ":material/pause:" if playing else ":material/play_arrow:"
     if cols[0].button("Pause" if playing else "Play", icon=icon, key="play", type="primary", width="stretch"):
+        st.session_state.pop(state.TRAIN_ERROR, None)
         if exp.done and not playing:
             state.reset()
         state.set_playing(not playing)
         st.rerun()
     step_help = f"Train {STEP_EPOCHS} epochs"
     if cols[1].button("Step", icon=":material/skip_next:", key="step", help=step_help, width="stretch"):
+        st.session_state.pop(state.TRAIN_ERROR, None)
         state.set_playing(False)
-        exp.step(STEP_EPOCHS)
+        try:
+            exp.step(STEP_EPOCHS)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, the last results stay
+            LOG.exception("training failed")
+            st.session_state[state.TRAIN_ERROR] = f"Training stopped by an error: {exc}"
     reset_help = "Back to epoch 0 with the same seed"
     if cols[2].button("Reset", icon=":material/restart_alt:", key="reset", help=reset_help, width="stretch"):
+        st.session_state.pop(state.TRAIN_ERROR, None)
         state.set_playing(False)
         state.reset()
         st.rerun()
@@ -78,39 +93,46 @@ def render_controls(exp: Experiment) -> tuple[bool, bool]:
 
 def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
     """The parts that update while training, as fragments re-run on a timer while playing: the
-    boundaries (which also train) at FRAME_SECONDS, the curves and the summary at SLOW_SECONDS.
+    boundaries (which also train), the curves and the summary (every SLOW_SECONDS).
 
     Every fragment run costs the browser's main thread Streamlit's own bookkeeping besides the
-    drawing: refreshing the slower-changing parts less often leaves it time for the boundaries."""
-    live = state.playing() and not exp.done
+    drawing. So when the page has the live websocket (nnviz/ui/live.py), one run of the boundaries
+    fragment trains for STREAM_SECONDS and streams a frame after each chunk of epochs through it;
+    without one, each run of the fragment is one frame (FRAME_SECONDS apart)."""
+    live_now = state.playing() and not exp.done
+    channel = _stream_channel()
     left, right = st.columns([3, 2]) if _side_by_side(exp) else (st.container(), st.container())
+    inline = [True]  # the fragment's first call is part of the full page run: that one never loops
 
-    @st.fragment(run_every=FRAME_SECONDS if live else None)
+    @st.fragment(run_every=(RESTART_SECONDS if channel else FRAME_SECONDS) if live_now else None)
     def boundaries() -> None:
         current: Experiment = st.session_state[state.EXPERIMENT]
         training = state.playing() and not current.done
-        if training:
-            try:
-                per_frame = max(1, current.cfg.epochs // PLAYBACK_FRAMES)
-                state.train_for(current, TRAIN_SECONDS, max_epochs=per_frame)
-            except Exception as exc:  # noqa: BLE001 - shown to the user, the last results stay
-                state.set_playing(False)
-                st.error(f"Training stopped by an error: {exc}")
+        if channel is not None and _stream_channel() is None:
+            st.rerun()  # the page never opened the websocket: back to a fragment run per frame
+        stream = channel is not None and training and not inline[0]
+        inline[0] = False
+        if training and not stream:  # (a streaming run trains in its loop, after drawing)
+            _train(current, TRAIN_SECONDS, _epochs_per_frame(current, FRAME_SECONDS))
         if training and current.done:
             state.set_playing(False)
             st.rerun()  # full rerun: stop the timers, redraw everything at full resolution
-        st.progress(current.epoch / current.cfg.epochs, text=f"Epoch {current.epoch} / {current.cfg.epochs}")
-        guarded("The boundaries", _draw_boundaries, current, show_val, discretize, training)
+        if st.session_state.get(state.TRAIN_ERROR):
+            st.error(st.session_state[state.TRAIN_ERROR])
+        bar = st.progress(*_progress(current))
+        guarded("The boundaries", _draw_boundaries, current, show_val, discretize, training, channel)
+        if stream:
+            _stream_frames(current, channel, discretize, bar)
 
-    @st.fragment(run_every=SLOW_SECONDS if live else None)
+    @st.fragment(run_every=SLOW_SECONDS if live_now else None)
     def curves() -> None:
         guarded("The curves", _draw_curves, st.session_state[state.EXPERIMENT])
 
-    @st.fragment(run_every=SLOW_SECONDS if live else None)
+    @st.fragment(run_every=SLOW_SECONDS if live_now else None)
     def summary() -> None:
         current: Experiment = st.session_state[state.EXPERIMENT]
         st.subheader("Summary")
-        if live and not st.session_state.get(SUMMARY_SHOWN):
+        if live_now and not st.session_state.get(SUMMARY_SHOWN):
             # A session's first page: the table (and the browser's table component, a large script)
             # waits for the first timer tick, so that the boundaries are on screen sooner.
             st.session_state[SUMMARY_SHOWN] = True
@@ -127,9 +149,89 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
     summary()
 
 
-def _draw_boundaries(exp: Experiment, show_val: bool, discretize: bool, live: bool) -> None:
-    fig = boundary_figure(exp, show_val, discretize, live)
-    charts.show(fig, key="boundary", uirevision=_view_revision(exp), preview=True)
+def _stream_channel() -> live.Channel | None:
+    """The session's live channel, or None when frames go through Streamlit: no websocket route
+    (``streamlit run app.py``, AppTest), or the browser has not connected to it in STREAM_GRACE s."""
+    if not live.served() or st.session_state.get(STREAM_OFF):
+        return None
+    channel = st.session_state.get(CHANNEL)
+    if channel is None:
+        channel = st.session_state[CHANNEL] = live.Channel()
+    elif not channel.ever_connected and time.monotonic() - channel.created > STREAM_GRACE:
+        LOG.warning("the page has not opened the live websocket: frames go through Streamlit")
+        st.session_state[STREAM_OFF] = True
+        return None
+    return channel
+
+
+def _train(exp: Experiment, seconds: float, max_epochs: int) -> None:
+    """Train a frame's chunk; if that fails, stop playing and say why (the last results stay)."""
+    try:
+        state.train_for(exp, seconds, max_epochs=max_epochs)
+    except Exception as exc:  # noqa: BLE001 - shown to the user
+        LOG.exception("training failed")
+        state.set_playing(False)
+        st.session_state[state.TRAIN_ERROR] = f"Training stopped by an error: {exc}"
+        st.rerun()  # full rerun: stop the timers
+
+
+def _epochs_per_frame(exp: Experiment, frame_seconds: float) -> int:
+    """At most this many epochs per frame: even a small budget plays out over PLAYBACK_SECONDS."""
+    return max(1, round(exp.cfg.epochs * frame_seconds / PLAYBACK_SECONDS))
+
+
+def _progress(exp: Experiment) -> tuple[float, str]:
+    return exp.epoch / exp.cfg.epochs, f"Epoch {exp.epoch} / {exp.cfg.epochs}"
+
+
+def _stream_frames(exp: Experiment, channel: live.Channel, discretize: bool, bar) -> None:
+    """Train for STREAM_SECONDS, publishing a frame after each chunk, then end this fragment run (its
+    timer starts the next one; the curves and the summary run in between).
+
+    Reading ``st.session_state`` is where Streamlit ends a run for a pending rerun: a click on Pause,
+    a changed setting or a closed tab stops the loop within one chunk."""
+    start = time.monotonic()
+    rev = _frame_revision(exp, discretize)
+    per_frame = _epochs_per_frame(exp, STREAM_FRAME_SECONDS)
+    for k in range(1, round(STREAM_SECONDS / STREAM_FRAME_SECONDS) + 1):
+        if not st.session_state.get(state.PLAYING):
+            return
+        _train(exp, STREAM_TRAIN_SECONDS, per_frame)
+        channel.publish(_frame(exp, rev, discretize))
+        if k % PROGRESS_EVERY == 0:
+            bar.progress(*_progress(exp))  # one small Streamlit message
+        if exp.done:
+            state.set_playing(False)
+            st.rerun()
+        # the rest of the frame's time is the browser's (on a small machine it shares the cores)
+        time.sleep(max(0.0, start + k * STREAM_FRAME_SECONDS - time.monotonic()))
+
+
+def _frame(exp: Experiment, rev: str, discretize: bool) -> dict:
+    """One live frame: the panels' shading at LIVE_RESOLUTION, their titles (new every
+    TITLES_SECONDS) and the epoch, for charts.js to swap into the chart drawn by _draw_boundaries."""
+    return {
+        "rev": rev,
+        "epoch": exp.epoch,
+        "epochs": exp.cfg.epochs,
+        "images": report.experiment_shading(exp, LIVE_RESOLUTION, discretize=discretize),
+        "titles": plots.panel_titles(_live_titles(exp, True), run_colors(exp)),
+    }
+
+
+def _frame_revision(exp: Experiment, discretize: bool) -> str:
+    """What a frame's images belong to: this experiment object (Reset makes a new one) and shading."""
+    return f"{id(exp):x}-{int(discretize)}"
+
+
+def _draw_boundaries(
+    exp: Experiment, show_val: bool, discretize: bool, live_now: bool, channel: live.Channel | None = None
+) -> None:
+    fig = boundary_figure(exp, show_val, discretize, live_now)
+    stream = None
+    if channel is not None and live_now:
+        stream = {"path": channel.path, "rev": _frame_revision(exp, discretize), "epoch": exp.epoch}
+    charts.show(fig, key="boundary", uirevision=_view_revision(exp), preview=True, stream=stream)
 
 
 def _draw_curves(exp: Experiment) -> None:
@@ -171,16 +273,21 @@ def boundary_figure(exp: Experiment, show_val: bool, discretize: bool, live: boo
     and misclassified points get their rings once training pauses or ends: in between, the browser
     swaps the shading images alone (~2 ms) instead of redrawing every point (~220 ms for 8 panels;
     see nnviz/ui/charts.js). Rings refreshed at that slower pace would lag the boundary they judge."""
-    cached = st.session_state.get(LIVE_TITLES)
-    if not live or cached is None or cached[0] is not exp or time.monotonic() - cached[1] >= TITLES_SECONDS:
-        cached = (exp, time.monotonic(), report.boundary_titles(exp))
-        st.session_state[LIVE_TITLES] = cached
     return report.experiment_boundary_figure(
-        exp, LIVE_RESOLUTION if live else FULL_RESOLUTION, titles=cached[2],
+        exp, LIVE_RESOLUTION if live else FULL_RESOLUTION, titles=_live_titles(exp, live),
         predictions=(None, None) if live else None, show_val=show_val, discretize=discretize,
         ncols=2 if _side_by_side(exp) else 4, width=MAIN_WIDTH * 0.58 if _side_by_side(exp) else MAIN_WIDTH,
         title_colors=run_colors(exp),
     )  # fmt: skip
+
+
+def _live_titles(exp: Experiment, live: bool) -> list[str]:
+    """The boundary panels' titles, recomputed at most every TITLES_SECONDS while training live."""
+    cached = st.session_state.get(LIVE_TITLES)
+    if not live or cached is None or cached[0] is not exp or time.monotonic() - cached[1] >= TITLES_SECONDS:
+        cached = (exp, time.monotonic(), report.boundary_titles(exp))
+        st.session_state[LIVE_TITLES] = cached
+    return cached[2]
 
 
 def render_summary(exp: Experiment) -> None:

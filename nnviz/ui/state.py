@@ -20,6 +20,7 @@ CONFIG = "config"
 PLAYING = "playing"
 NOTICES = "url_notices"
 ERROR = "experiment_error"
+TRAIN_ERROR = "train_error"  # why training stopped, until the next Play, Step, Reset or experiment
 UPLOADED = "uploaded"  # (sha256 hex, UploadedData) of the last valid upload
 UPLOAD_MESSAGE = "upload_message"  # (level, text) about the last upload attempt
 
@@ -66,6 +67,7 @@ def experiment(cfg: Config) -> Experiment | None:
         st.session_state[ERROR] = f"These settings cannot be used: {exc}"
         return current
     st.session_state.pop(ERROR, None)
+    st.session_state.pop(TRAIN_ERROR, None)
     if current is not None:
         st.session_state[NOTICES] = []  # the user has moved on from the URL they opened
         st.session_state[PLAYING] = True

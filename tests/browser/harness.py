@@ -46,13 +46,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(port: int | None = None, log_path: Path | None = None, timeout: float = 60.0):
-    """Start `streamlit run app.py` on a free port; yields (base_url, process, log_path)."""
+def streamlit_server(
+    port: int | None = None, log_path: Path | None = None, timeout: float = 60.0, script: str = "serve.py"
+):
+    """Start `streamlit run serve.py` (what make run does; ``script="app.py"``: Streamlit alone, no
+    live websocket) on a free port; yields (base_url, process, log_path)."""
     port = port or free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = log_path or ARTIFACTS / f"server-{port}.log"
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        sys.executable, "-m", "streamlit", "run", str(ROOT / script),
         "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]  # fmt: skip
