@@ -167,7 +167,9 @@ def test_live_updates_redraw_in_place_and_keep_the_users_zoom(chromium, request,
         f"""() => {{ const d = document.querySelector('{chart}');
                      return [d.__marked === true, d._fullLayout.xaxis3.range, document.querySelectorAll('{chart}').length,
                              [...d.querySelectorAll('.imagelayer image')].every(
-                               el => el.getAttribute('href') === d.layout.images[el.__data__._index].source)]; }}"""
+                               el => el.getAttribute('href') === d.layout.images[el.__data__._index].source),
+                             [...d.querySelectorAll('.annotation text.annotation-text')].map(t => t.textContent),
+                             d._fullLayout.annotations.map(a => a.text.replace(/<[^>]+>/g, ''))]; }}"""
     )
     assert epoch_of(page) > epoch, "training went on"
     assert after["source"] != before["source"], "the shading changed"
@@ -184,6 +186,7 @@ def test_live_updates_redraw_in_place_and_keep_the_users_zoom(chromium, request,
             "most updates only swap the shading images (the cheap path)"
         )
     assert state[3] is True, "the panels show the figure's current shading"
+    assert state[4] == state[5] and all("· val" in t for t in state[4]), "and titles that match it"
     assert state[0] is True and state[2] == 1, "the same chart element, not a new one"
     assert state[1] == zoomed, "the user's zoom is kept"
 

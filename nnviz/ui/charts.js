@@ -271,9 +271,17 @@ function follow(div, stream) {
   const open = div._nnvizSocket;
   if (open && open.url === url.href && open.readyState <= WebSocket.OPEN) return;
   if (open) open.close();
-  const socket = new WebSocket(url.href); // if it closes, the next figure from Streamlit reopens it
+  const socket = new WebSocket(url.href);
   div._nnvizSocket = socket;
+  socket.onclose = () => {
+    if (div._nnvizSocket !== socket) return;
+    div._nnvizSocket = null;
+    // dropped while the chart is still live: try again a few times (a new figure also reopens it)
+    div._nnvizRetries = (div._nnvizRetries || 0) + 1;
+    if (div._nnvizRetries <= 5 && div.isConnected) setTimeout(() => follow(div, div._nnvizStream), 1000);
+  };
   socket.onmessage = (event) => {
+    div._nnvizRetries = 0;
     div._nnvizFrame = event.data;
     if (div._nnvizFrameQueued) return;
     div._nnvizFrameQueued = true;
@@ -298,22 +306,38 @@ function applyFrame(div) {
   div.dataset.frames = String(Number(div.dataset.frames || 0) + 1);
 }
 
-// New panel titles (their validation accuracy) with a relayout of the annotations alone; the record
-// of what is drawn follows, so that the next figure with these titles is an image swap again.
+// New panel titles (their validation accuracy). A relayout of an annotation's text recalculates
+// the whole figure (~250 ms for 8 panels), so when only the plain text after the title's markup
+// changed (the swatch stays), the SVG text is rewritten in place (it is centred by text-anchor) and
+// plotly.js's record of it with it; otherwise Plotly.relayout. The record of what is drawn follows,
+// so that the next figure with these titles is an image swap again.
 function updateTitles(div, titles) {
-  const notes = div.layout.annotations || [];
   const update = {};
   titles.forEach((text, i) => {
-    if (notes[i] && notes[i].text !== text) update[`annotations[${i}].text`] = text;
+    const full = (div._fullLayout.annotations || [])[i];
+    if (full && full.text !== text && !rewriteTitle(div, i, full, text)) update[`annotations[${i}].text`] = text;
   });
-  if (!Object.keys(update).length) return;
-  window.Plotly.relayout(div, update);
+  if (Object.keys(update).length) window.Plotly.relayout(div, update);
   const figure = div._nnvizFigure;
   const kept = (figure && figure.layout && figure.layout.annotations) || [];
   titles.forEach((text, i) => {
-    if (kept[i] && kept[i].text !== text) kept[i].text = text; // (plotly's own layout has them already)
+    if (kept[i] && kept[i].text !== text) kept[i].text = text;
   });
   if (figure) div._nnvizRest = withoutImageSources(figure) + JSON.stringify(div._nnvizConfig);
+}
+
+function rewriteTitle(div, i, full, text) {
+  const cut = (t) => t.lastIndexOf(">") + 1; // markup before, plain text after
+  const el = div.querySelector(`.annotation[data-index="${i}"] text.annotation-text`);
+  const node = el && el.lastChild;
+  if (!node || node.nodeType !== Node.TEXT_NODE || !div.layout.annotations[i]) return false;
+  if (full.text.slice(0, cut(full.text)) !== text.slice(0, cut(text))) return false;
+  if (node.nodeValue !== full.text.slice(cut(full.text))) return false;
+  node.nodeValue = text.slice(cut(text));
+  el.setAttribute("data-unformatted", text);
+  full.text = text;
+  div.layout.annotations[i].text = text;
+  return true;
 }
 
 export default function nnvizChart({ data, parentElement }) {

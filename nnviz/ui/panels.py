@@ -97,8 +97,9 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
 
     Every fragment run costs the browser's main thread Streamlit's own bookkeeping besides the
     drawing. So when the page has the live websocket (nnviz/ui/live.py), one run of the boundaries
-    fragment trains for STREAM_SECONDS and streams a frame after each chunk of epochs through it;
-    without one, each run of the fragment is one frame (FRAME_SECONDS apart)."""
+    fragment trains for STREAM_SECONDS and streams a frame after each chunk of epochs through it,
+    and the chart, which the frames update, is drawn by full runs only (Play, Pause, a setting);
+    without the websocket, each run of the fragment is one frame (FRAME_SECONDS apart)."""
     live_now = state.playing() and not exp.done
     channel = _stream_channel()
     left, right = st.columns([3, 2]) if _side_by_side(exp) else (st.container(), st.container())
@@ -120,8 +121,9 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
         if st.session_state.get(state.TRAIN_ERROR):
             st.error(st.session_state[state.TRAIN_ERROR])
         bar = st.progress(*_progress(current))
-        guarded("The boundaries", _draw_boundaries, current, show_val, discretize, training, channel)
-        if stream:
+        if channel is None:
+            guarded("The boundaries", _draw_boundaries, current, show_val, discretize, training)
+        elif stream:
             _stream_frames(current, channel, discretize, bar)
 
     @st.fragment(run_every=SLOW_SECONDS if live_now else None)
@@ -144,6 +146,10 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
 
     with left:
         boundaries()
+        if channel is not None:  # frames update the chart: only full runs draw it, so outside the fragment
+            exp = st.session_state[state.EXPERIMENT]
+            live_now = state.playing() and not exp.done
+            guarded("The boundaries", _draw_boundaries, exp, show_val, discretize, live_now, channel)
     with right:
         curves()
     summary()

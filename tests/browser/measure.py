@@ -1,5 +1,6 @@
 """Measure the live view in Chromium: time to the first boundary (warm server), redraws per second
-and bytes per update with 8 activations. Usage: python -m tests.browser.measure [--seconds 10]
+and bytes per update with 8 activations.
+Usage: python -m tests.browser.measure [--seconds 10] [--script app.py]
 
 Times are taken in the page (``performance.now()``, milliseconds since navigation start) when
 Plotly has finished drawing the boundary chart, so polling from here does not blur them."""
@@ -38,28 +39,43 @@ def first_boundary(context, url: str, query: str, n: int) -> dict:
 
 
 def live_rate(context, url: str, seconds: float) -> dict:
-    """Boundary frames the browser shows per second while training live (a page without listeners:
-    Playwright's websocket events copy every payload out of the browser, which slows it), then the
-    update sizes on the wire (another page, listening for a few seconds)."""
-    query = f"/?{EIGHT}&epochs=5000"  # the largest budget (BOUNDS): training lasts the whole window
+    """Boundary updates the browser shows per second while training live, and the gaps between them
+    (a page without listeners: Playwright's websocket events copy every payload out of the browser,
+    which slows it), then the update sizes on the wire (another page, listening for a few seconds).
+
+    An update is a live frame from nnviz's websocket swapped in, or a figure from Streamlit's drawn.
+    Small minibatches make the epochs slower, so that training lasts the whole window; the drawing
+    does not depend on them."""
+    query = f"/?{EIGHT}&epochs=5000&batch_size=8"
     page = context.new_page()
     page.goto(url + query, wait_until="commit")
     wait_for_boundary(page, 8, timeout_s=60)
     page.wait_for_timeout(1000)
-    draws = f"() => Number(document.querySelector('{CHART}').dataset.draws)"
-    epochs0, draws0, t0 = _epoch(page), page.evaluate(draws), time.monotonic()
+    page.evaluate(
+        f"""() => {{ const d = document.querySelector('{CHART}'); window.__updates = [];
+                     new MutationObserver(() => window.__updates.push(performance.now()))
+                       .observe(d, {{attributes: true, attributeFilter: ['data-draws', 'data-frames']}}); }}"""
+    )
+    counts = f"""() => {{ const d = document.querySelector('{CHART}').dataset;
+                          return Number(d.draws || 0) + Number(d.frames || 0); }}"""
+    epochs0, updates0, t0 = _epoch(page), page.evaluate(counts), time.monotonic()
     page.wait_for_timeout(seconds * 1000)
-    epochs1, draws1, t1 = _epoch(page), page.evaluate(draws), time.monotonic()
+    epochs1, updates1, t1 = _epoch(page), page.evaluate(counts), time.monotonic()
+    stamps = page.evaluate("() => window.__updates")
     page.close()
+    gaps = sorted(b - a for a, b in zip(stamps, stamps[1:], strict=False) if b - a > 1)  # (a draw + a frame)
 
     page = context.new_page()
-    sizes: list[tuple[float, int]] = []  # the boundary chart's messages (its JSON names it)
+    sizes: list[tuple[float, int]] = []  # boundary figures from Streamlit and frames from nnviz's socket
 
-    def received(frame) -> None:
-        if isinstance(frame, bytes) and b'"name":"boundary"' in frame:
-            sizes.append((time.monotonic(), len(frame)))
+    def watch(ws) -> None:
+        def received(payload) -> None:
+            if "/nnviz/live/" in ws.url or (isinstance(payload, bytes) and b'"name":"boundary"' in payload):
+                sizes.append((time.monotonic(), len(payload)))
 
-    page.on("websocket", lambda ws: ws.on("framereceived", received))
+        ws.on("framereceived", received)
+
+    page.on("websocket", watch)
     page.goto(url + query, wait_until="commit")
     wait_for_boundary(page, 8, timeout_s=60)
     page.wait_for_timeout(1000)
@@ -68,7 +84,9 @@ def live_rate(context, url: str, seconds: float) -> dict:
     page.close()
     big = [size for t, size in sizes if t >= s0]
     return {
-        "frames_per_s": (draws1 - draws0) / (t1 - t0),
+        "updates_per_s": (updates1 - updates0) / (t1 - t0),
+        "median_gap_ms": statistics.median(gaps) if gaps else float("nan"),
+        "max_gap_ms": gaps[-1] if gaps else float("nan"),
         "epochs_per_s": (epochs1 - epochs0) / (t1 - t0),
         "boundary_messages_per_s": len(big) / 4.0,
         "median_kb_per_message": statistics.median(big) / 1000 if big else float("nan"),
@@ -88,12 +106,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--loads", type=int, default=5, help="warm page loads to time")
     parser.add_argument("--repeats", type=int, default=3, help="live-rate measurements")
+    parser.add_argument("--script", default="serve.py", help="serve.py (make run) or app.py (no websocket)")
     args = parser.parse_args()
     chromium = find_chromium()
     if chromium is None:
         print("no system Chromium", file=sys.stderr)
         return 1
-    with streamlit_server() as (url, _, _):
+    with streamlit_server(script=args.script) as (url, _, _):
         with browser(chromium) as b:
             context = b.new_context(viewport={"width": 1280, "height": 800})  # one profile: a warm cache
             cold = first_boundary(context, url, "", 4)
