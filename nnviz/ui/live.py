@@ -27,7 +27,7 @@ import time
 import weakref
 
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 PATH = "nnviz/live"  # relative to the app's base URL: ws(s)://host/<base>/nnviz/live/<token>
 KEEPALIVE_SECONDS = 20.0  # a frame's wait wakes at least this often (to notice a gone channel)
@@ -143,5 +143,6 @@ async def _stream(websocket: WebSocket) -> None:
         channel = ref()
         if channel is not None:
             channel._detach(waiter)
-        with contextlib.suppress(RuntimeError, OSError):
-            await websocket.close()
+        if websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):  # it went away meanwhile
+                await websocket.close()

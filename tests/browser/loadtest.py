@@ -1,4 +1,4 @@
-"""Load test: ONE `streamlit run app.py`, N concurrent sessions with different settings.
+"""Load test: ONE `streamlit run serve.py` (make run), N concurrent sessions with different settings.
 
     python -m tests.browser.loadtest                  # 20 sessions for 60 s (make loadtest)
     python -m tests.browser.loadtest --quick          # smoke run: 4 sessions for 15 s
@@ -12,7 +12,8 @@ Sessions are of two kinds, mixed with ``--browsers``:
   each distinct state of the page with a timestamp, so nothing between two polls is missed.
 * websocket sessions: Streamlit's own protocol without a browser, spoken as the frontend does
   (a rerun request carrying the URL's query string, then one timer per ``st.fragment(run_every)``
-  sending fragment reruns); every ForwardMsg is decoded and checked.
+  sending fragment reruns); every ForwardMsg is decoded and checked. Like the page's chart, they
+  also open nnviz's live websocket and check every frame it sends (nnviz/ui/live.py).
 
 20 Chromium pages do not fit on a 2-core machine: measured here, one page costs Chromium ~6 CPU
 seconds to load (~10 MB of JavaScript) and 60-90% of a core while it redraws the live charts, so 20
@@ -389,6 +390,12 @@ class Results:
                 doc.done = ev["total"] is not None and ev["epoch"] >= ev["total"]
 
 
+def _plain_titles(texts: list[str]) -> list[str]:
+    """Boundary panel titles without their markup (the run's colour swatch)."""
+    plain = [re.sub(r"<[^>]+>|■", "", t).strip() for t in texts]
+    return [t for t in plain if " · " in t]
+
+
 # ---- the two kinds of sessions ----------------------------------------------------------------
 class BrowserSession:
     """A Chromium context + page; every navigation is a new Streamlit session."""
@@ -436,10 +443,13 @@ class WebsocketSession:
     kind = "websocket"
 
     def __init__(self, url: str, tag: str, results: Results) -> None:
-        self.ws_url = "ws" + url.removeprefix("http") + "/_stcore/stream"
+        self.ws_base = "ws" + url.removeprefix("http") + "/"
+        self.ws_url = self.ws_base + "_stcore/stream"
         self.tag, self.results = tag, results
         self.ws = None
         self.timers: dict[str, tuple[float, asyncio.Task]] = {}
+        self.follow: tuple[str, asyncio.Task] | None = None  # nnviz's live frames, as charts.js does
+        self.frame_events: list[dict] = []
 
     async def start(self) -> None:
         pass
@@ -516,18 +526,50 @@ class WebsocketSession:
                 if m:
                     st["epoch"], st["total"] = int(m.group(1)), int(m.group(2))
             elif etype == "bidi_component" and json.loads(el.bytes or b"{}").get("name") == BOUNDARY_KEY:
-                layout = json.loads(el.bytes)["figure"].get("layout", {})
+                payload = json.loads(el.bytes)
+                layout = payload["figure"].get("layout", {})
                 heat = len(layout.get("images", []))
-                titles = [
-                    re.sub(r"<[^>]+>|■", "", a.get("text", "")).strip() for a in layout.get("annotations", [])
-                ]
-                st["charts"] = [{"heat": heat, "titles": [t for t in titles if " · " in t], "stale": False}]
+                titles = [a.get("text", "") for a in layout.get("annotations", [])]
+                st["charts"] = [{"heat": heat, "titles": _plain_titles(titles), "stale": False}]
+                stream = payload.get("stream")
+                if stream and (self.follow is None or self.follow[0] != stream["path"]):
+                    self._unfollow()
+                    self.follow = (stream["path"], asyncio.create_task(self._frames(stream["path"])))
             elif etype == "selectbox" and el.label == "Dataset":
-                st["ds"] = el.raw_value or (el.options[el.default] if len(el.options) > el.default else None)
+                # as the frontend: a widget keeps its value across reruns unless the server sets one
+                if el.raw_value or st["ds"] is None:
+                    st["ds"] = el.raw_value or (
+                        el.options[el.default] if len(el.options) > el.default else None
+                    )
             elif etype == "exception":
                 st["errs"] = [f"{el.type}: {el.message}"[:300]]
             elif etype == "alert" and el.format in (Alert.ERROR, Alert.WARNING):
                 st["errs"] = [el.body[:300]]
+
+    async def _frames(self, path: str) -> None:
+        """The live websocket of the boundary chart (nnviz/ui/live.py): each frame is an update of
+        what the page shows (its epoch, its panels and their titles), as in charts.js."""
+        import websockets
+
+        with contextlib.suppress(Exception):  # closed with the session, or refused: frames stop
+            async with websockets.connect(self.ws_base + path, max_size=None, ping_interval=None) as ws:
+                async for text in ws:
+                    frame = json.loads(text)
+                    st = self.state
+                    st["epoch"], st["total"] = frame["epoch"], frame["epochs"]
+                    st["charts"] = [
+                        {
+                            "heat": len(frame["images"]),
+                            "titles": _plain_titles(frame["titles"]),
+                            "stale": False,
+                        }
+                    ]
+                    self.frame_events.append(dict(st, t=time.time() * 1000, errs=[]))
+
+    def _unfollow(self) -> None:
+        if self.follow is not None:
+            self.follow[1].cancel()
+            self.follow = None
 
     async def drain(self, until: float) -> list[dict]:
         events = []
@@ -542,9 +584,13 @@ class WebsocketSession:
                 self.last = key
                 events.append(dict(self.state, t=time.time() * 1000))
                 self.state["errs"] = []  # an error is reported once, when it arrives
-        return events
+        events += self.frame_events
+        self.frame_events = []
+        return sorted(events, key=lambda ev: ev["t"])
 
     async def close(self) -> None:
+        self._unfollow()
+        self.frame_events = []
         for fid in list(self.timers):
             self._cancel(fid)
         if self.ws is not None:
