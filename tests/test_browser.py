@@ -210,3 +210,27 @@ def test_static_preview_when_plotly_js_cannot_load(chromium, app_server, page):
     note.wait_for(timeout=30000)
     assert "static picture" in note.inner_text()
     page.screenshot(path=str(ARTIFACTS / "browser-preview.png"))
+
+
+def test_live_view_falls_back_when_the_websocket_is_blocked(chromium, app_server, page):
+    """A proxy that drops nnviz's websocket: the server notices that the page never connected and
+    sends the frames through Streamlit instead; the page keeps its settings and keeps training."""
+    url, _, _ = app_server
+    page.route_web_socket("**/nnviz/live/**", lambda ws: ws.close())
+    open_app(page, url, "?dataset=circles&act=relu,tanh&epochs=5000&batch_size=8")
+    wait_for_boundary(page, 2)
+    chart = '.nnviz-chart[data-chart="boundary"]'
+    draws = (
+        f"() => {{ const d = document.querySelector('{chart}'); return d ? Number(d.dataset.draws) : 0; }}"
+    )
+    page.wait_for_function(f"({draws})() >= 8", timeout=60000)  # the fallback's fragment runs redraw it
+    d0, e0 = page.evaluate(draws), epoch_of(page)
+    page.wait_for_timeout(2000)
+    assert page.evaluate(draws) >= d0 + 3 and epoch_of(page) > e0, "live again, through Streamlit"
+    frames = page.evaluate(f"() => Number(document.querySelector('{chart}').dataset.frames || 0)")
+    assert frames == 0
+    dataset = page.evaluate(
+        """() => document.querySelector('[data-testid="stSidebar"] input[aria-label="Dataset"]').value"""
+    )
+    assert dataset == "Circles", dataset
+    assert "dataset=circles" in page.url

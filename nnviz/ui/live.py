@@ -57,7 +57,7 @@ class Channel:
 
     def __init__(self) -> None:
         self.token = secrets.token_urlsafe(24)
-        self.created = time.monotonic()
+        self._offered: float | None = None
         self.ever_connected = False
         self._lock = threading.Lock()
         self._seq = 0
@@ -69,6 +69,15 @@ class Channel:
     @property
     def path(self) -> str:
         return f"{PATH}/{self.token}"
+
+    def offered(self) -> None:
+        """Note that frames are being published for a page that has the chart (the first time)."""
+        if self._offered is None:
+            self._offered = time.monotonic()
+
+    def waited(self) -> float:
+        """Seconds since frames were first offered (0 before), for deciding the page will not come."""
+        return 0.0 if self._offered is None else time.monotonic() - self._offered
 
     @property
     def connections(self) -> int:

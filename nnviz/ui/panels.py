@@ -19,7 +19,7 @@ LOG = logging.getLogger("nnviz")
 FRAME_SECONDS = 0.18  # without the live websocket: a fragment run per frame, ~5 a second at best
 STREAM_SECONDS = 1.2  # with it: each run of the boundaries fragment streams frames for this long
 RESTART_SECONDS = 0.1  # and the next run starts this soon after (once the curves and summary ran)
-STREAM_GRACE = 8.0  # the page has this long to open the websocket; else frames go through Streamlit
+STREAM_GRACE = 10.0  # the page has this long to open the websocket; else frames go through Streamlit
 SLOW_SECONDS = 1.0  # live refresh of the curves and the summary
 TITLES_SECONDS = 2.0  # live refresh of the boundary panels' titles (their validation accuracy)
 TRAIN_SECONDS = 0.06  # training time per frame at most; the rest of the frame draws
@@ -113,6 +113,8 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
             st.rerun()  # the page never opened the websocket: back to a fragment run per frame
         stream = channel is not None and training and not inline[0]
         inline[0] = False
+        if stream:
+            channel.offered()  # a timer rerun: the page has the chart, which opens the websocket
         if training and not stream:  # (a streaming run trains in its loop, after drawing)
             _train(current, TRAIN_SECONDS, _epochs_per_frame(current, FRAME_SECONDS))
         if training and current.done:
@@ -157,13 +159,14 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
 
 def _stream_channel() -> live.Channel | None:
     """The session's live channel, or None when frames go through Streamlit: no websocket route
-    (``streamlit run app.py``, AppTest), or the browser has not connected to it in STREAM_GRACE s."""
+    (``streamlit run app.py``, AppTest), or the page has not connected to it STREAM_GRACE s after
+    the first streaming run (its timer's request shows that the page has the chart by then)."""
     if not live.served() or st.session_state.get(STREAM_OFF):
         return None
     channel = st.session_state.get(CHANNEL)
     if channel is None:
         channel = st.session_state[CHANNEL] = live.Channel()
-    elif not channel.ever_connected and time.monotonic() - channel.created > STREAM_GRACE:
+    elif not channel.ever_connected and channel.waited() > STREAM_GRACE:
         LOG.warning("the page has not opened the live websocket: frames go through Streamlit")
         st.session_state[STREAM_OFF] = True
         return None

@@ -842,13 +842,14 @@ def drop_upstream_disconnects(text: str) -> tuple[str, int]:
     disconnects while the server is sending (streamlit/web/server/starlette/starlette_websocket.py,
     _websocket_endpoint -> websocket.close() on a closed socket). They involve no nnviz frame and
     the session is still cleaned up; they are counted and reported, not failed. Any block that
-    touches nnviz or app.py, or any other exception, still fails the run."""
+    touches nnviz, app.py or serve.py, or any other exception, still fails the run."""
     blocks = re.split(
         r"(?m)^(?=\S)(?!Traceback|During handling|The above exception|\S+Error|\S+Disconnected)", text
     )
     kept, upstream = [], 0
     for block in blocks:
-        if all(m in block for m in UPSTREAM_MARKERS) and "nnviz" not in block and "app.py" not in block:
+        ours = "nnviz" in block or re.search(r'File "(?:[^"]*/)?(?:app|serve)\.py"', block)
+        if all(m in block for m in UPSTREAM_MARKERS) and not ours:
             upstream += 1
         else:
             kept.append(block)
