@@ -115,7 +115,7 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
         inline[0] = False
         if stream:
             channel.offered()  # a timer rerun: the page has the chart, which opens the websocket
-        if training and not stream:  # (a streaming run trains in its loop, after drawing)
+        if training and channel is None:  # (with the websocket, training is in the streaming loop)
             _train(current, TRAIN_SECONDS, _epochs_per_frame(current, FRAME_SECONDS))
         if training and current.done:
             state.set_playing(False)
@@ -199,6 +199,12 @@ def _stream_frames(exp: Experiment, channel: live.Channel, discretize: bool, bar
 
     Reading ``st.session_state`` is where Streamlit ends a run for a pending rerun: a click on Pause,
     a changed setting or a closed tab stops the loop within one chunk."""
+    while not channel.ever_connected and channel.waited() <= STREAM_GRACE:
+        # The page is still starting (its chart, which opens the websocket, and plotly.js to load):
+        # training now would take the server's time from it. (A pending rerun ends the wait.)
+        time.sleep(0.05)
+        if not st.session_state.get(state.PLAYING):
+            return
     start = time.monotonic()
     rev = _frame_revision(exp, discretize)
     per_frame = _epochs_per_frame(exp, STREAM_FRAME_SECONDS)

@@ -883,7 +883,7 @@ def markdown(args, rep: dict, res: Results, n_tracebacks: int) -> str:
     mix = f"{args.browsers} Chromium pages" + (f" + {n_ws} websocket sessions" if n_ws else "")
     lines = [
         f"{args.sessions} concurrent sessions ({mix}) for {args.seconds:.0f} s, each with new settings every "
-        f"~{args.reload_every:.0f} s, on one `streamlit run app.py` ({os.cpu_count()} cores).",
+        f"~{args.reload_every:.0f} s, on one `streamlit run serve.py` ({os.cpu_count()} cores).",
         "",
         "| latency (s) | n | p50 | p90 | p99 | max |",
         "|---|---:|---:|---:|---:|---:|",

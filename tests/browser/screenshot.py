@@ -1,6 +1,6 @@
 """`make screenshot`: regenerate the README's screenshots from the running app (system Chromium).
 
-Starts `streamlit run app.py`, opens the page at 1280x800, waits for training to finish and saves
+Starts `streamlit run serve.py`, opens the page at 1280x800, waits for training to finish and saves
 assets/screenshot.png, then one screenshot per view (tab) as assets/view-*.png.
 Usage: python -m tests.browser.screenshot [--only main]
 """
