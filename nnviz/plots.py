@@ -269,8 +269,20 @@ def _check_probs(probs, xs, ys, n_classes: int, n_titles: int) -> np.ndarray:
 
 
 def _shading_image(probs: np.ndarray, xs, ys, colors, discretize: bool) -> dict:
-    """One panel's shading as a PNG layout image in data coordinates: the argmax class colour faded
-    to white by confidence, and the decision boundary as a dark line.
+    """One panel's shading as a PNG layout image in data coordinates (see _shading_pixels)."""
+    index, palette = _shading_pixels(probs, colors, discretize)
+    dx, dy = xs[1] - xs[0], ys[1] - ys[0]
+    return dict(
+        source=_encode_indexed(index, palette),
+        x=xs[0] - dx / 2, y=ys[-1] + dy / 2, sizex=xs[-1] - xs[0] + dx, sizey=ys[-1] - ys[0] + dy,
+        xanchor="left", yanchor="top", sizing="stretch", layer="below",
+    )  # fmt: skip
+
+
+def _shading_pixels(probs: np.ndarray, colors, discretize: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One panel's shading: the argmax class colour faded to white by confidence, and the decision
+    boundary as a dark line; as [H, W] palette indices (row 0 at the top, the largest y) and the
+    [P, 3] palette.
 
     The [R, R] grid is upsampled (bilinear, in probability) to at least SHADING_PIXELS pixels a side
     before the class and the boundary are taken, so the line is drawn at the screen's resolution
@@ -295,17 +307,57 @@ def _shading_image(probs: np.ndarray, xs, ys, colors, discretize: bool) -> dict:
     edge[1:, :] |= step_y
     edge[:-1, :] |= step_y
     index[edge] = len(palette) - 1
-    index = index[::-1]  # PNG row 0 is the top (the largest y)
+    return np.ascontiguousarray(index[::-1]), palette
+
+
+def _encode_indexed(index: np.ndarray, palette: np.ndarray) -> str:
     if len(palette) <= 256:
-        source = _png_data_uri(index.astype(np.uint8), palette.astype(np.uint8))
-    else:  # more classes than an indexed PNG has colours for
-        source = _png_data_uri(palette[index].astype(np.uint8))
+        return _png_data_uri(index.astype(np.uint8), palette.astype(np.uint8))
+    return _png_data_uri(palette[index].astype(np.uint8))  # more colours than an indexed PNG has
+
+
+def picture_panels(
+    xs, ys, probs, *, X_train, y_train, X_val, y_val, n_classes, show_val=True, discretize=False
+) -> list[str]:  # fmt: skip
+    """Each boundary panel as one PNG (data URI): boundary_figure's shading with the data drawn in
+    (training circles, validation triangles, in their class colours with a white edge), for a page
+    to show before plotly.js is there (nnviz/ui/charts.py, first_paint)."""
+    colors = class_colors(n_classes)
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    probs = _check_probs(probs, xs, ys, n_classes, len(probs))
     dx, dy = xs[1] - xs[0], ys[1] - ys[0]
-    return dict(
-        source=source,
-        x=xs[0] - dx / 2, y=ys[-1] + dy / 2, sizex=xs[-1] - xs[0] + dx, sizey=ys[-1] - ys[0] + dy,
-        xanchor="left", yanchor="top", sizing="stretch", layer="below",
-    )  # fmt: skip
+    x0, x1, y0, y1 = xs[0] - dx / 2, xs[-1] + dx / 2, ys[0] - dy / 2, ys[-1] + dy / 2
+    points = [(X_train, y_train, _DISC)] + ([(X_val, y_val, _TRIANGLE)] if show_val else [])
+    sources = []
+    for p in probs:
+        index, palette = _shading_pixels(p, colors, discretize)
+        white, first_class = len(palette), len(palette) + 1
+        palette = np.concatenate([palette, [[255, 255, 255]], [_rgb(c) for c in colors]])
+        h, w = index.shape
+        for X, y, (edge, fill) in points:
+            X = np.asarray(X, dtype=np.float64).reshape(-1, 2)
+            rows = np.rint((y1 - X[:, 1]) / (y1 - y0) * h - 0.5).astype(np.int64)
+            cols = np.rint((X[:, 0] - x0) / (x1 - x0) * w - 0.5).astype(np.int64)
+            for offsets, value in ((edge, white), (fill, first_class + np.asarray(y, dtype=np.int64))):
+                for dr, dc in offsets:  # every point at once, one offset of the marker at a time
+                    r, c = rows + dr, cols + dc
+                    inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+                    index[r[inside], c[inside]] = value if np.isscalar(value) else value[inside]
+        sources.append(_encode_indexed(index, palette))
+    return sources
+
+
+def _marker(inside) -> list[tuple[int, int]]:
+    return [(r, c) for r in range(-6, 7) for c in range(-6, 7) if inside(r, c)]
+
+
+# Plotly's markers at the picture's scale (a 240 px panel shows at ~180-250 px): a 6 px circle and
+# an 8 px upward triangle, each with a 1 px white edge (the edge is the whole marker, drawn first).
+_DISC = (_marker(lambda r, c: r * r + c * c <= 3.3**2), _marker(lambda r, c: r * r + c * c <= 2.3**2))
+_TRIANGLE = (
+    _marker(lambda r, c: -5 <= r <= 3 and abs(c) <= (r + 5) * 0.62 + 0.5),
+    _marker(lambda r, c: -4 <= r <= 2 and abs(c) <= (r + 4) * 0.62),
+)
 
 
 def _top_class(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -430,16 +482,21 @@ def _boundary_layout(layout: dict, xs, ys, n_classes: int, discretize: bool) -> 
     ref.update(scaleanchor=ref["anchor"], scaleratio=1)
     c0, c1 = (_rgba(color, SHADE) for color in CLASS_COLORS[:2])  # over white: the PNG's tints
     scale = [[0, c0], [0.5, c0], [0.5, c1], [1, c1]] if discretize else [[0, c0], [0.5, "white"], [1, c1]]
-    height = layout["height"] + 45  # room for the legend and, below it, the colour bar
+    # Under the panels, in a bottom margin of fixed size (no automatic margin: the layout is known
+    # before plotly.js draws it, so the page's first-paint picture of it matches, nnviz/ui/charts.py):
+    # the tick labels, the legend 43 px below the axes, and the colour bar 75 px below them, right.
+    bottom = 124
+    height = layout["height"] + 45
     colorbar = dict(  # horizontal, under the legend on the right: the panels keep the full width
-        orientation="h", x=1, xanchor="right", y=-80 / height, yanchor="top", len=180, lenmode="pixels",
-        thickness=10, title=dict(text="P(class 1)", side="top", font=dict(size=11)), tickvals=[0, 50, 100],
-        ticktext=["0%", "50%", "100%"], tickfont=dict(size=11), outlinewidth=0,
+        orientation="h", x=1, xanchor="right", y=(bottom - 75) / height, yref="container", yanchor="top",
+        len=180, lenmode="pixels", thickness=10, title=dict(text="P(class 1)", side="top", font=dict(size=11)),
+        tickvals=[0, 50, 100], ticktext=["0%", "50%", "100%"], tickfont=dict(size=11), outlinewidth=0,
     )  # fmt: skip
     layout.update(
-        height=height, margin=dict(l=40, r=10, t=30, b=75), hovermode="closest", uirevision="boundary",
+        height=height, margin=dict(l=40, r=10, t=30, b=bottom, autoexpand=False), hovermode="closest",
+        uirevision="boundary",
         coloraxis=dict(colorscale=scale, cmin=0, cmax=100, showscale=n_classes == 2, colorbar=colorbar),
-        legend=dict(orientation="h", x=0, y=-40 / height, yanchor="top"),
+        legend=dict(orientation="h", x=0, y=(bottom - 43) / height, yref="container", yanchor="top"),
     )  # fmt: skip
 
 

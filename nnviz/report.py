@@ -69,6 +69,18 @@ def experiment_shading(exp: Experiment, resolution: int, *, discretize: bool = F
     return [image["source"] for image in images]
 
 
+def experiment_picture(exp: Experiment, resolution: int, *, show_val: bool = True, discretize: bool = False):
+    """The boundary panels as plain pictures (PNG data URIs: shading and data, no rings), as
+    experiment_boundary_figure draws them, for a page's first paint."""
+    grid, probs = exp.boundary(resolution)
+    X_train, y_train = exp.data_xy("train")
+    X_val, y_val = exp.data_xy("val")
+    return plots.picture_panels(
+        grid.xs, grid.ys, quantize(probs), X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
+        n_classes=exp.split.n_classes, show_val=show_val, discretize=discretize,
+    )  # fmt: skip
+
+
 def report_figures(exp: Experiment) -> list[tuple[str, object]]:
     """(heading, figure) pairs: boundaries, curves, confusion matrices, diagnostics."""
     colors = plots.run_colors(exp.trainer.n_runs)

@@ -190,7 +190,8 @@ def test_with_the_live_websocket_the_boundary_chart_names_its_stream(monkeypatch
     stream = boundary_payload(at)["stream"]
     channel = at.session_state["live_channel"]
     assert stream["path"] == channel.path and stream["path"].startswith("nnviz/live/")
-    assert stream["epoch"] == at.session_state["experiment"].epoch > 0
+    # (the first run does not train: the streaming loop does, once the page has opened the websocket)
+    assert stream["epoch"] == at.session_state["experiment"].epoch == 0
     at.button(key="play").click().run()  # pause
     assert boundary_payload(at)["stream"] is None
 
@@ -208,3 +209,20 @@ def test_a_training_error_stops_playing_with_a_message(monkeypatch):
     assert n_boundaries(at) == 4  # the page is still there
     at.button(key="step").click().run()  # Step says so too, without a traceback
     assert not at.exception and any("out of cheese" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("served", [False, True])
+def test_the_first_page_paints_the_boundaries_as_plain_pictures(monkeypatch, served):
+    """Before the chart's script and plotly.js are there, the session's first page shows each panel as
+    a picture (shading and data) under its title; later runs do not send it again."""
+    from nnviz.ui import live
+
+    monkeypatch.setattr(live, "_served", served)
+    at = run_app({"act": "relu,tanh,gelu"})
+    pictures = [h.proto.body for h in at.get("html") if "nnviz-first-paint" in h.proto.body]
+    assert len(pictures) == 1
+    body = pictures[0]
+    assert body.count("<img ") == 3 and body.count('src="data:image/png;base64,') == 3
+    assert all(name in body for name in ("ReLU", "Tanh", "GELU")) and "<script" not in body
+    at.button(key="step").click().run()
+    assert not [h for h in at.get("html") if "nnviz-first-paint" in h.proto.body]

@@ -197,7 +197,9 @@ def test_static_preview_when_plotly_js_cannot_load(chromium, app_server, page):
     url, _, _ = app_server
     page.route("**/plotly-*.min.js", lambda route: route.abort())
     open_app(page, url, "?act=relu,tanh,gelu&epochs=100")
-    preview = page.locator('.nnviz-chart[data-chart="boundary"] .nnviz-preview')
+    preview = page.locator(
+        '.nnviz-chart[data-chart="boundary"] .nnviz-preview'
+    )  # the page's picture, moved in
     preview.wait_for(timeout=30000)
     page.wait_for_function(
         """() => document.querySelectorAll('.nnviz-chart[data-chart="boundary"] .nnviz-preview img').length === 3

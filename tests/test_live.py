@@ -21,7 +21,9 @@ def server():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    served = live._served
     config = uvicorn.Config(Starlette(routes=live.routes()), port=port, log_level="warning", lifespan="off")
+    live._served = served  # (routes() tells the app it is served: not the other tests' app)
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

@@ -6,6 +6,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -145,18 +146,40 @@ def test_streamlit_security_settings():
     assert 0 < cfg["server"]["maxUploadSize"] <= 5
 
 
-SOURCES = [p for p in [ROOT / "app.py", *sorted((ROOT / "nnviz").rglob("*.py"))]]
+SOURCES = [p for p in [ROOT / "app.py", ROOT / "serve.py", *sorted((ROOT / "nnviz").rglob("*.py"))]]
 
 
 def test_no_eval_or_exec_and_no_user_html():
+    """st.html only for the constant stylesheet and the boundary chart's first-paint picture, whose
+    every piece is escaped (the next test)."""
+    calls = []
     for path in SOURCES:
         text = path.read_text()
         assert not re.search(r"(?<![\w.])(eval|exec)\s*\(", text), f"eval/exec in {path}"
         assert "unsafe_allow_html" not in text, f"unsafe_allow_html in {path}"
-        for call in re.findall(r"st\.html\(([^)]*)\)", text):
-            assert call.strip() == "panels.PAGE_CSS", (
-                f"st.html with something other than static CSS in {path}"
-            )
+        calls += [(path.name, call.strip()[:40]) for call in re.findall(r"st\.html\(([^)]*)\)", text)]
+    assert [name for name, _ in calls] == ["app.py", "charts.py"], calls
+    assert calls[0][1] == "panels.PAGE_CSS" and "nnviz-first-paint" in calls[1][1], calls
+
+
+def test_the_first_paint_picture_escapes_what_it_shows(monkeypatch):
+    from nnviz import plots
+    from nnviz.ui import charts
+
+    shown = []
+    monkeypatch.setattr(charts.st, "html", shown.append)
+    probs = np.full((1, 3, 3, 2), 0.5)
+    fig = plots.boundary_figure(
+        [0, 1, 2], [0, 1, 2], probs, titles=["x"], X_train=np.zeros((1, 2)), y_train=np.zeros(1, int),
+        X_val=np.zeros((1, 2)), y_val=np.zeros(1, int), pred_train=None, pred_val=None, n_classes=2,
+    )  # fmt: skip
+    evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    charts.first_paint(
+        fig, key=evil, sources=['data:image/png;base64,AA"><script>'], titles=[evil], colors=[evil]
+    )
+    body = shown[0]
+    assert "<script" not in body and "<img src=x" not in body  # all escaped
+    assert body.count("<img ") == 1 and body.count("<div") == 3  # the picture, a cell, a title
 
 
 def test_core_never_imports_streamlit_or_plotly():

@@ -6,9 +6,8 @@
 // clicks survive live updates (layout.uirevision).
 //
 // plotly.js is loaded once per page from the app's static folder (server.enableStaticServing).
-// Evaluating its 4.8 MB takes ~0.8 s of main thread in headless Chromium on a small machine, so a
-// chart that arrives before it is first shown as a static preview (its layout images, points and
-// titles, drawn without plotly.js), which the interactive chart replaces as soon as it can.
+// Evaluating its 4.8 MB takes ~0.8 s of main thread in headless Chromium on a small machine; on a
+// session's first page the boundary chart is shown meanwhile as a plain picture (see adoptFirstPaint).
 
 const PLOTLY_URL = "__PLOTLY_URL__";
 let loading = null;
@@ -41,66 +40,6 @@ function decode(data) {
   return JSON.parse(new TextDecoder().decode(bytes));
 }
 
-// ---- the static preview ----------------------------------------------------------------------
-
-const TYPED = { f4: Float32Array, f8: Float64Array, u1: Uint8Array, i1: Int8Array, u2: Uint16Array,
-  i2: Int16Array, u4: Uint32Array, i4: Int32Array };
-
-function values(a) {
-  // plotly.py sends numpy arrays as {dtype, bdata (base64)}; plain lists stay lists
-  if (!a || Array.isArray(a) || !a.bdata) return a || [];
-  const bin = atob(a.bdata);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return new (TYPED[a.dtype] || Float64Array)(bytes.buffer);
-}
-
-function axisName(ref, letter) {
-  return letter + "axis" + (ref && ref.length > 1 ? ref.slice(1) : "");
-}
-
-// The figure's margins in px (plotly.js's defaults where it sets none).
-function margins(layout) {
-  return { l: 80, r: 80, t: 100, b: 80, ...(layout.margin || {}) };
-}
-
-// Each panel's plot area in px, as plotly will lay it out: the axes' domains within the margins,
-// shrunk to equal aspect (scaleanchor) around their centre.
-function panelBox(layout, xref, yref, width) {
-  const m = margins(layout);
-  const W = width - m.l - m.r;
-  const H = layout.height - m.t - m.b;
-  const xa = layout[axisName(xref, "x")] || {};
-  const ya = layout[axisName(yref, "y")] || {};
-  const [x0, x1] = xa.domain || [0, 1];
-  const [y0, y1] = ya.domain || [0, 1];
-  let w = (x1 - x0) * W;
-  let h = (y1 - y0) * H;
-  const xr = xa.range || [0, 1];
-  const yr = ya.range || [0, 1];
-  const equal = Object.keys(layout).some((k) => k.startsWith("yaxis") && layout[k].scaleanchor);
-  let left = m.l + x0 * W;
-  let top = m.t + (1 - y1) * H;
-  if (equal) {
-    const ppu = Math.min(w / (xr[1] - xr[0]), h / (yr[1] - yr[0]));
-    const pw = ppu * (xr[1] - xr[0]);
-    const ph = ppu * (yr[1] - yr[0]);
-    left += (w - pw) / 2;
-    top += (h - ph) / 2;
-    w = pw;
-    h = ph;
-  }
-  return { left, top, w, h, xr, yr };
-}
-
-function stepColour(marker, v) {
-  if (typeof marker.color === "string") return marker.color;
-  const scale = marker.colorscale || [];
-  const t = (v - (marker.cmin ?? 0)) / ((marker.cmax ?? 1) - (marker.cmin ?? 0));
-  for (let i = 0; i < scale.length; i += 1) if (t <= scale[i][0]) return scale[i][1];
-  return scale.length ? scale[scale.length - 1][1] : "#444";
-}
-
 // The div of class ``className`` in ``parent``, made (first or last in it) if there is none.
 function childOf(parent, className, css, first = false) {
   let el = parent.querySelector("." + className);
@@ -114,81 +53,22 @@ function childOf(parent, className, css, first = false) {
   return el;
 }
 
-function drawPreview(div, figure) {
-  const layout = figure.layout || {};
-  const width = div.clientWidth || 800;
-  const css = "position:relative;overflow:hidden;font:13px 'Source Sans',sans-serif;color:#222";
-  const box = childOf(div, "nnviz-preview", css);
-  box.replaceChildren();
-  box.style.height = layout.height + "px";
-  for (const im of layout.images || []) {
-    const p = panelBox(layout, im.xref, im.yref, width);
-    const img = document.createElement("img");
-    img.src = im.source;
-    img.style.cssText = `position:absolute;left:${p.left}px;top:${p.top}px;width:${p.w}px;height:${p.h}px`;
-    box.appendChild(img);
-  }
-  const canvas = document.createElement("canvas");
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = width * dpr;
-  canvas.height = layout.height * dpr;
-  canvas.style.cssText = `position:absolute;left:0;top:0;width:${width}px;height:${layout.height}px`;
-  box.appendChild(canvas);
-  const ctx = canvas.getContext("2d");
-  ctx.scale(dpr, dpr);
-  for (const t of figure.data || []) {
-    if (t.type !== "scatter" || !t.x || t.visible === false) continue;
-    const xs = values(t.x);
-    const ys = values(t.y);
-    if (!xs.length || xs[0] === null) continue;
-    const marker = t.marker || {};
-    const colours = values(marker.color);
-    const p = panelBox(layout, t.xaxis, t.yaxis, width);
-    const size = marker.size || 6;
-    const symbol = marker.symbol || "circle";
-    for (let i = 0; i < xs.length; i += 1) {
-      const px = p.left + ((xs[i] - p.xr[0]) / (p.xr[1] - p.xr[0])) * p.w;
-      const py = p.top + (1 - (ys[i] - p.yr[0]) / (p.yr[1] - p.yr[0])) * p.h;
-      ctx.beginPath();
-      if (symbol === "triangle-up") {
-        ctx.moveTo(px, py - size / 2);
-        ctx.lineTo(px + size / 2, py + size / 2.6);
-        ctx.lineTo(px - size / 2, py + size / 2.6);
-        ctx.closePath();
-      } else {
-        ctx.arc(px, py, size / 2, 0, 2 * Math.PI);
-      }
-      if (symbol.endsWith("-open")) {
-        ctx.strokeStyle = marker.color;
-        ctx.lineWidth = (marker.line && marker.line.width) || 1;
-        ctx.stroke();
-      } else {
-        ctx.fillStyle = stepColour(marker, colours[i]);
-        ctx.fill();
-        ctx.strokeStyle = "white";
-        ctx.lineWidth = 1;
-        ctx.stroke();
-      }
-    }
-  }
-  for (const a of layout.annotations || []) {
-    if (a.xref !== "paper" || a.yref !== "paper" || !a.text) continue;
-    const m = margins(layout);
-    const label = document.createElement("div");
-    const swatch = /color:\s*(#[0-9A-Fa-f]{6})[^>]*>■/.exec(a.text); // the run's colour, if any
-    if (swatch) {
-      const mark = document.createElement("span");
-      mark.textContent = "■ ";
-      mark.style.color = swatch[1];
-      label.appendChild(mark);
-    }
-    label.appendChild(document.createTextNode(a.text.replace(/<[^>]+>/g, "").replace("■", "").trim()));
-    const x = m.l + a.x * (width - m.l - m.r);
-    const y = m.t + (1 - a.y) * (layout.height - m.t - m.b);
-    label.style.cssText = `position:absolute;left:${x}px;top:${y}px;transform:translate(-50%,-100%);white-space:nowrap`;
-    box.appendChild(label);
-  }
-  if (!div.dataset.firstPreviewMs) div.dataset.firstPreviewMs = String(Math.round(performance.now()));
+// ---- the first paint ---------------------------------------------------------------------------
+
+// On a session's first page the server puts a plain-HTML picture of the chart right before it
+// (charts.py, first_paint): the browser shows it with the rest of the page, well before this script
+// has its data and plotly.js is loaded. This script then moves a copy of it into the chart (the
+// page's own may go with the next run), where it stays until the interactive chart replaces it, or
+// for good, with a note, if plotly.js cannot be loaded.
+function adoptFirstPaint(div, name) {
+  if (div._fullLayout || div.querySelector(".nnviz-preview")) return;
+  const picture = document.querySelector(`.nnviz-first-paint[data-chart="${name}"]`);
+  if (!picture) return;
+  const copy = picture.cloneNode(true);
+  copy.className = "nnviz-preview";
+  copy.style.marginBottom = "0";
+  div.prepend(copy);
+  (picture.closest('[data-testid="stElementContainer"]') || picture).style.display = "none";
 }
 
 // ---- the interactive chart ---------------------------------------------------------------------
@@ -346,14 +226,15 @@ export default function nnvizChart({ data, parentElement }) {
   const spec = decode(data);
   const div = childOf(parentElement, "nnviz-chart", "");
   div.dataset.chart = spec.name;
-  // Hold the figure's height while plotly.js loads, so the page does not jump.
-  if (spec.figure.layout && spec.figure.layout.height) div.style.minHeight = spec.figure.layout.height + "px";
+  if (spec.preview) adoptFirstPaint(div, spec.name);
+  // Hold the figure's height while plotly.js loads, so the page does not jump (the picture holds it).
+  const height = spec.figure.layout && spec.figure.layout.height;
+  if (height && !div.querySelector(".nnviz-preview")) div.style.minHeight = height + "px";
   follow(div, spec.stream);
   const serial = (div._nnvizSerial || 0) + 1;
   div._nnvizSerial = serial;
   const waiting = !window.Plotly;
-  if (waiting && !div._fullLayout && spec.preview) drawPreview(div, spec.figure);
-  // let the preview paint before plotly.js is evaluated (a long task)
+  // let the page paint before plotly.js is evaluated (a long task)
   const ready = waiting ? new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))) : Promise.resolve();
   ready
     .then(loadPlotly)

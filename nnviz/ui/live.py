@@ -59,6 +59,7 @@ class Channel:
         self.token = secrets.token_urlsafe(24)
         self._offered: float | None = None
         self.ever_connected = False
+        self.loops = 0  # streaming runs so far (the publisher's count)
         self._lock = threading.Lock()
         self._seq = 0
         self._frame: str | None = None

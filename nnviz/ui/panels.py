@@ -33,6 +33,7 @@ MAIN_WIDTH = 880  # px of the main column at 1280 px with the sidebar open: figu
 SUMMARY_SHOWN = "summary_shown"  # the session's first page defers the summary table by one tick
 LIVE_TITLES = "boundary_live_titles"  # (experiment, time, titles) while training live
 CHANNEL = "live_channel"  # the session's live.Channel
+FIRST_PAINT = "first_paint_done"  # the session's first page got the boundaries as plain pictures
 STREAM_OFF = "live_stream_off"  # set when the page never opened the live websocket
 PLAYBACK_SECONDS = 7.0  # the whole epoch budget plays out over at least this long
 
@@ -146,12 +147,16 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
         if current.cfg.n_seeds > 1:
             guarded("The seed summary", render_seed_summary, current)
 
+    first = not st.session_state.get(FIRST_PAINT)
+    st.session_state[FIRST_PAINT] = True
     with left:
+        if first and channel is None:  # (the chart is in the fragment, below its progress bar)
+            guarded("The boundary picture", _first_paint, exp, show_val, discretize, live_now)
         boundaries()
         if channel is not None:  # frames update the chart: only full runs draw it, so outside the fragment
             exp = st.session_state[state.EXPERIMENT]
             live_now = state.playing() and not exp.done
-            guarded("The boundaries", _draw_boundaries, exp, show_val, discretize, live_now, channel)
+            guarded("The boundaries", _draw_boundaries, exp, show_val, discretize, live_now, channel, first)
     with right:
         curves()
     summary()
@@ -208,7 +213,9 @@ def _stream_frames(exp: Experiment, channel: live.Channel, discretize: bool, bar
     start = time.monotonic()
     rev = _frame_revision(exp, discretize)
     per_frame = _epochs_per_frame(exp, STREAM_FRAME_SECONDS)
-    for k in range(1, round(STREAM_SECONDS / STREAM_FRAME_SECONDS) + 1):
+    seconds = STREAM_SECONDS if channel.loops else STREAM_SECONDS / 2  # the curves' first data sooner
+    channel.loops += 1
+    for k in range(1, round(seconds / STREAM_FRAME_SECONDS) + 1):
         if not st.session_state.get(state.PLAYING):
             return
         _train(exp, STREAM_TRAIN_SECONDS, per_frame)
@@ -239,10 +246,22 @@ def _frame_revision(exp: Experiment, discretize: bool) -> str:
     return f"{id(exp):x}-{int(discretize)}"
 
 
+def _first_paint(exp: Experiment, show_val: bool, discretize: bool, live_now: bool, fig=None) -> None:
+    """The session's first page shows the boundaries as plain pictures first (see charts.first_paint)."""
+    fig = fig or boundary_figure(exp, show_val, discretize, live_now)
+    resolution = LIVE_RESOLUTION if live_now else FULL_RESOLUTION
+    sources = report.experiment_picture(exp, resolution, show_val=show_val, discretize=discretize)
+    titles, colors = _live_titles(exp, live_now), run_colors(exp)
+    charts.first_paint(fig, key="boundary", sources=sources, titles=titles, colors=colors)
+
+
 def _draw_boundaries(
-    exp: Experiment, show_val: bool, discretize: bool, live_now: bool, channel: live.Channel | None = None
-) -> None:
+    exp: Experiment, show_val: bool, discretize: bool, live_now: bool, channel: live.Channel | None = None,
+    first: bool = False,
+) -> None:  # fmt: skip
     fig = boundary_figure(exp, show_val, discretize, live_now)
+    if first:  # the picture goes right before the chart
+        guarded("The boundary picture", _first_paint, exp, show_val, discretize, live_now, fig)
     stream = None
     if channel is not None and live_now:
         stream = {"path": channel.path, "rev": _frame_revision(exp, discretize), "epoch": exp.epoch}
