@@ -128,7 +128,10 @@ function draw(Plotly, div, spec) {
     return Object.keys(update).length ? Plotly.relayout(div, update) : Promise.resolve(div);
   }
   const preview = div.querySelector(".nnviz-preview");
-  if (preview) preview.remove();
+  if (preview) {
+    if (figure.layout && figure.layout.height) div.style.minHeight = figure.layout.height + "px"; // its place
+    preview.remove();
+  }
   return Plotly.react(div, { ...figure, config: spec.config }).then((gd) => {
     div._nnvizRest = rest;
     return gd;
