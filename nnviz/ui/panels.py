@@ -22,11 +22,12 @@ RESTART_SECONDS = 0.1  # and the next run starts this soon after (once the curve
 STREAM_GRACE = 10.0  # the page has this long to open the websocket; else frames go through Streamlit
 SLOW_SECONDS = 1.0  # live refresh of the curves and the summary
 TITLES_SECONDS = 2.0  # live refresh of the boundary panels' titles (their validation accuracy)
-TRAIN_SECONDS = 0.06  # training time per frame at most; the rest of the frame draws
+TRAIN_SECONDS = 0.06  # without the websocket: training per frame at most; the rest of the run draws
 STREAM_FRAME_SECONDS = 0.1  # with the websocket: a frame every 0.1 s (trains 0.05 s, draws ~0.03 s)
 STREAM_TRAIN_SECONDS = 0.05
 PROGRESS_EVERY = 3  # frames per update of the epoch counter while streaming
-LIVE_RESOLUTION = 80  # boundary grid while training live (payload ~ K x 80 x 80 bytes)
+PLAYBACK_SECONDS = 7.0  # either way, the whole epoch budget plays out over at least this long
+LIVE_RESOLUTION = 80  # boundary grid while training live (a ~4.5 KB PNG a panel, upsampled to 240 px)
 FULL_RESOLUTION = 160  # when paused or finished
 STEP_EPOCHS = 10
 MAIN_WIDTH = 880  # px of the main column at 1280 px with the sidebar open: figure heights follow it
@@ -35,7 +36,6 @@ LIVE_TITLES = "boundary_live_titles"  # (experiment, time, titles) while trainin
 CHANNEL = "live_channel"  # the session's live.Channel
 FIRST_PAINT = "first_paint_done"  # the session's first page got the boundaries as plain pictures
 STREAM_OFF = "live_stream_off"  # set when the page never opened the live websocket
-PLAYBACK_SECONDS = 7.0  # the whole epoch budget plays out over at least this long
 
 PAGE_CSS = """<style>
 .block-container { padding-top: 2.2rem; padding-bottom: 2rem; }
