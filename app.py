@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 
 from nnviz.config import Config
-from nnviz.ui import inside, panels, sidebar, state
+from nnviz.ui import inside, panels, sidebar, state, zoo
 from nnviz.ui.panels import guarded
 
 st.set_page_config(page_title="nnviz · activation functions side by side", page_icon="🧠", layout="wide")
@@ -67,6 +67,6 @@ for tab, name, view in zip(tabs[1:5], TABS[1:5], views, strict=False):
             guarded(f"The {name} view", view, exp)
 if tabs[5].open:
     with tabs[5]:
-        guarded("The activation zoo", panels.render_zoo)
+        guarded("The activation zoo", zoo.render_zoo)
 
 sidebar.render_sidebar()

@@ -56,6 +56,22 @@ BOUNDARY_TEMPLATE = go.layout.Template(  # the defaults of the boundary panels, 
 )
 
 
+# One colour per activation, the same in every view (Compare, curves, Replay, Seeds, Diagnostics, the
+# report): a run's colour follows its activation, never its position among the chosen ones. None of them
+# is a class colour of the first five classes (points and shading use those), and the four default
+# activations get four that every colour vision tells apart. Linear, the baseline, is grey.
+ACTIVATION_COLORS = {
+    "linear": "#6B6B6B", "sigmoid": "#882255", "tanh": "#117733", "relu": "#332288",
+    "leaky_relu": "#CC6677", "prelu": "#44AA99", "elu": "#999933", "selu": "#AA4499", "gelu": "#88CCEE",
+    "silu": "#DDCC77", "mish": "#661100", "softplus": "#6699CC", "softsign": "#AA7744",
+}  # fmt: skip
+
+
+def activation_color(key: str) -> str:
+    """The colour of an activation's runs everywhere (grey for a key nnviz does not know)."""
+    return ACTIVATION_COLORS.get(key, MUTED)
+
+
 def run_colors(n: int) -> list[str]:
     """One colour per run: Okabe-Ito, then Tol muted (15 distinct, cycling beyond)."""
     palette = OKABE_ITO + TOL_MUTED

@@ -35,6 +35,11 @@ def _fmt(x, spec: str = ".3f") -> str:
     return "–" if x is None or (isinstance(x, float) and not np.isfinite(x)) else format(x, spec)
 
 
+def run_colors(exp: Experiment) -> list[str]:
+    """Each run's colour: its activation's, in every view (all seeds of an activation share it)."""
+    return [plots.activation_color(act) for act, _ in exp.trainer.runs]
+
+
 def boundary_titles(exp: Experiment) -> list[str]:
     """Each run's label and its latest validation accuracy (a dash once it diverged)."""
     hist = exp.trainer.history()["val_acc"]
@@ -83,7 +88,7 @@ def experiment_picture(exp: Experiment, resolution: int, *, show_val: bool = Tru
 
 def report_figures(exp: Experiment) -> list[tuple[str, object]]:
     """(heading, figure) pairs: boundaries, curves, confusion matrices, diagnostics."""
-    colors = plots.run_colors(exp.trainer.n_runs)
+    colors = run_colors(exp)
     boundary = experiment_boundary_figure(
         exp, REPORT_RESOLUTION, ncols=min(4, exp.trainer.n_runs), title_colors=colors
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from nnviz import hidden, plots, plots_inside
+from nnviz import hidden, plots, plots_inside, report
 from nnviz.boundary import quantize
 from nnviz.experiment import Experiment
 from nnviz.ui import charts
@@ -75,7 +75,7 @@ def render_replay(exp: Experiment) -> None:
         grid.xs, grid.ys, probs, titles=[f"{label} · epoch {epoch}" for label in exp.run_labels],
         X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val, pred_train=None, pred_val=None,
         n_classes=exp.split.n_classes, ncols=min(4, exp.trainer.n_runs),
-        title_colors=plots.run_colors(exp.trainer.n_runs),
+        title_colors=report.run_colors(exp),
     )  # fmt: skip
     charts.show(fig, key="replay")
     with st.expander("Animation of one run"):

@@ -8,10 +8,9 @@ import time
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
 from nnviz import export, plots, report
-from nnviz.activations import ACTIVATIONS
+from nnviz.activations import get_activation
 from nnviz.experiment import Experiment
 from nnviz.ui import charts, live, state
 
@@ -282,9 +281,8 @@ def _view_revision(exp: Experiment) -> str:
 
 
 def run_colors(exp: Experiment) -> list[str]:
-    """One colour per activation (all seeds of an activation share it), consistent across figures."""
-    palette = plots.run_colors(len(exp.cfg.activations))
-    return [palette[k // exp.cfg.n_seeds] for k in range(exp.trainer.n_runs)]
+    """One colour per activation (all seeds of an activation share it), the same in every view."""
+    return report.run_colors(exp)
 
 
 def seed_groups(exp: Experiment) -> list[tuple[str, list[int]]] | None:
@@ -293,8 +291,8 @@ def seed_groups(exp: Experiment) -> list[tuple[str, list[int]]] | None:
     if s < 2:
         return None
     return [
-        (exp.run_labels[a * s].split(" (seed")[0], list(range(a * s, (a + 1) * s)))
-        for a in range(len(exp.cfg.activations))
+        (get_activation(act).name, list(range(a * s, (a + 1) * s)))
+        for a, act in enumerate(exp.cfg.activations)
     ]
 
 
@@ -434,47 +432,3 @@ def render_diagnostics(exp: Experiment) -> None:
     )
     diag = exp.trainer.diagnostics.arrays()
     charts.show(plots.diagnostics_figure(diag, labels=exp.run_labels, colors=colors), key="diagnostics")
-
-
-def render_zoo() -> None:
-    st.markdown(
-        "Every activation nnviz can compare: formula, shape of f and f', properties and when to use it."
-    )
-    cols = st.columns([2, 3])
-    with cols[0]:
-        key = st.selectbox(
-            "Activation", list(ACTIVATIONS), format_func=lambda k: ACTIVATIONS[k].name, key="zoo_act"
-        )
-        act = ACTIVATIONS[key]
-        st.latex(act.formula)
-        values = {
-            p.name: st.slider(p.label, p.low, p.high, p.default, step=0.01, key=f"zoo_{key}_{p.name}")
-            for p in act.params
-        }
-        st.markdown(f"**Range** {act.output_range}")
-        props = [("zero-centred", act.zero_centred), ("monotonic", act.monotonic), ("smooth", act.smooth)]
-        st.markdown(" · ".join(f"{'✓' if ok else '✗'} {name}" for name, ok in props))
-        st.info(act.guidance)
-    with cols[1]:
-        z = torch.linspace(-5, 5, 401)
-        f, df = act.forward_backward(z, values)
-        charts.show(plots.activation_figure(z.numpy(), f.numpy(), df.numpy(), name=act.name), key="zoo_plot")
-    st.dataframe(_zoo_table(), hide_index=True, width="stretch")
-
-
-def _zoo_table() -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "activation": a.name,
-                "range": a.output_range,
-                "zero-centred": a.zero_centred,
-                "monotonic": a.monotonic,
-                "smooth": a.smooth,
-                "saturates": a.saturating,
-                "can die": a.can_die,
-                "guidance": a.guidance,
-            }
-            for a in ACTIVATIONS.values()
-        ]
-    )
