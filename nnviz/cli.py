@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from nnviz import export
 from nnviz.config import Config
 from nnviz.experiment import Experiment
+from nnviz.verdicts import LABELS
 
 CHUNK = 10  # epochs between progress updates
 
@@ -88,7 +90,10 @@ def summary_table(exp: Experiment) -> str:
         acc = np.array([r.val_acc for r in mine]) * 100
         loss = np.array([r.val_loss for r in mine])
         reach = [r.epochs_to_90 for r in mine if r.epochs_to_90 is not None]
-        verdicts = sorted({v.text.split(" (")[0].split(":")[0] for r in mine for v in r.verdicts})
+        counts = Counter(v.code for r in mine for v in r.verdicts)
+        verdicts = [
+            f"{LABELS[c]}" + (f" ({n}/{len(mine)})" if len(mine) > 1 else "") for c, n in counts.items()
+        ]
         lines.append(
             f"{mine[0].name:<18} {_pm(acc, '%'):>14} {_pm(loss, ''):>15} "
             f"{(str(int(np.median(reach))) if reach else '-'):>7}  {', '.join(verdicts) or '-'}"

@@ -7,6 +7,7 @@ This is the one object the app, the CLI, the exports and the tests drive: build 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,8 +17,8 @@ from nnviz.activations import get_activation
 from nnviz.boundary import Grid, grid_probabilities, make_grid, quantize
 from nnviz.config import UPLOAD, Config
 from nnviz.datasets import Split, get_dataset, make_dataset, split_dataset
-from nnviz.diagnostics import Verdict, verdicts
 from nnviz.training import LockstepTrainer
+from nnviz.verdicts import Verdict, verdicts
 
 REACH_ACC = 0.9  # "epochs to reach 90% validation accuracy"
 MAX_SNAPSHOTS = 50  # replay frames kept per run (plus epoch 0): bounded memory
@@ -54,8 +55,9 @@ class RunSummary:
     precision: float
     recall: float
     f1: float
-    epochs_to_90: int | None
-    dead_pct: float
+    epochs_to_90: int | None  # the first epoch at 90% validation accuracy (see ``held_90``)
+    held_90: bool  # the validation accuracy is still at 90% or more now
+    dead_pct: float  # NaN where it does not apply (saturating activations)
     diverged_epoch: int | None
     verdicts: tuple[Verdict, ...]
 
@@ -71,6 +73,7 @@ class Experiment:
         self.snapshot_grid = self.make_grid(SNAPSHOT_RESOLUTION)
         self.snapshot_every = max(1, -(-cfg.epochs // MAX_SNAPSHOTS))
         self.snapshots: list[tuple[int, np.ndarray]] = []  # (epoch, uint8 probs [K, R, R, C])
+        self._epochs_timed, self._seconds_timed = 0, 0.0  # for the time-left estimate only
         self._snapshot()
 
     @property
@@ -87,14 +90,21 @@ class Experiment:
         multi = self.cfg.n_seeds > 1
         return [get_activation(a).name + (f" (seed {s})" if multi else "") for a, s in self.trainer.runs]
 
+    @property
+    def epochs_per_second(self) -> float | None:
+        """The training speed seen so far (epochs per second of training time), None before any."""
+        return self._epochs_timed / self._seconds_timed if self._seconds_timed > 0 else None
+
     def step(self, n_epochs: int = 1) -> int:
         """Train ``n_epochs`` more (within the budget), keeping a replay frame every ``snapshot_every``."""
-        done = 0
+        start, done = time.perf_counter(), 0
         while done < n_epochs and not self.done:
             to_next = self.snapshot_every - self.epoch % self.snapshot_every
             done += self.trainer.step(min(n_epochs - done, to_next))
             if self.epoch % self.snapshot_every == 0 or self.done:
                 self._snapshot()
+        self._epochs_timed += done
+        self._seconds_timed += time.perf_counter() - start
         return done
 
     def _snapshot(self) -> None:
@@ -136,6 +146,7 @@ class Experiment:
         for k, (act, seed) in enumerate(self.trainer.runs):
             p, r, f1 = metrics.precision_recall_f1(self.split.y_val, preds[k], self.split.n_classes)
             dead = diag["dead"][-1, k] if len(diag["epochs"]) else np.zeros(1)
+            val_acc = _last(hist["val_acc"][:, k])
             rows.append(
                 RunSummary(
                     run=k,
@@ -146,14 +157,25 @@ class Experiment:
                     train_loss=_last(hist["train_loss"][:, k]),
                     val_loss=_last(hist["val_loss"][:, k]),
                     train_acc=_last(hist["train_acc"][:, k]),
-                    val_acc=_last(hist["val_acc"][:, k]),
+                    val_acc=val_acc,
                     precision=p,
                     recall=r,
                     f1=f1,
                     epochs_to_90=metrics.epochs_to_reach(hist["val_acc"][:, k], REACH_ACC),
+                    held_90=bool(val_acc >= REACH_ACC) and self.trainer.diverged_epoch[k] is None,
                     dead_pct=float(100.0 * np.mean(dead)),
                     diverged_epoch=self.trainer.diverged_epoch[k],
-                    verdicts=tuple(verdicts(hist, diag, k, self.trainer.diverged_epoch[k])),
+                    verdicts=tuple(
+                        verdicts(
+                            hist,
+                            diag,
+                            k,
+                            self.trainer.diverged_epoch[k],
+                            y_train=self.split.y_train,
+                            n_classes=self.split.n_classes,
+                            loss=self.cfg.loss,
+                        )  # fmt: skip
+                    ),
                 )
             )
         return rows
