@@ -34,6 +34,15 @@ ACTIVATION_KEYS = (
 OPTIMIZERS = ("sgd", "momentum", "adam")
 INITS = ("default", "xavier", "he", "uniform")
 LOSSES = ("ce", "mse")
+# Human names of the choices, for the sidebar, the report and the CLI.
+OPTIMIZER_NAMES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
+INIT_NAMES = {
+    "default": "PyTorch default",
+    "xavier": "Xavier / Glorot",
+    "he": "He / Kaiming",
+    "uniform": "uniform(-0.5, 0.5) (TF Playground)",
+}
+LOSS_NAMES = {"ce": "cross-entropy", "mse": "mean squared error"}
 
 # Hard caps: what a URL, a file or the CLI may ask of a shared server.
 MAX_RUNS = 40  # activations x seeds

@@ -10,6 +10,7 @@ arrays (never lists), and multi-class shading travels as one PNG per run.
 from __future__ import annotations
 
 import base64
+import math
 import struct
 import warnings
 import zlib
@@ -45,7 +46,8 @@ TEMPLATE = go.layout.Template(  # small on purpose: a stock template adds ~8 kB 
         xaxis=_AXIS, yaxis=_AXIS,
     )
 )  # fmt: skip
-_PANEL_AXIS = dict(_AXIS, showgrid=False, zeroline=False, showline=False, constrain="domain")
+# A thin frame around every panel: a panel shaded white (outputs near 50% everywhere) is still a panel.
+_PANEL_AXIS = dict(_AXIS, showgrid=False, zeroline=False, showline=True, mirror=True, constrain="domain")
 _PANEL_AXIS.update(tickfont=dict(size=10, color=MUTED))
 _POINTS = dict(
     mode="markers", marker=dict(line=dict(color="white", width=1)), hovertemplate="(%{x:.2f}, %{y:.2f})"
@@ -96,13 +98,30 @@ def _f32(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float32)
 
 
-def _log_axis(values) -> dict:
-    """A log axis labelled 0.1, 0.2, 0.5, ... over a few decades, in powers of ten beyond."""
+MAX_LOG_TICKS = 8  # labelled ticks on a log axis at most, whatever the range (1e-3 .. 1e36 included)
+
+
+def log_axis(values, cap: float | None = None) -> dict:
+    """A log axis over the finite positive ``values`` with at most MAX_LOG_TICKS labels: 1, 2, 5 steps
+    within two decades, each decade up to MAX_LOG_TICKS - 1 decades, then every n-th decade (faint
+    unlabelled grid lines at the decades between). ``cap``: the axis ends there even if values go
+    beyond (a run that exploded). No values: 0.01 .. 2, so an empty chart is not 0.1 .. 1e4."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v) & (v > 0)]
-    if v.size and v.max() / v.min() > 100:
-        return dict(type="log", dtick=1, exponentformat="power")
-    return dict(type="log", dtick="D2", tickformat=".2~g")
+    if not v.size:
+        return dict(type="log", dtick="D2", tickformat=".2~g", range=[-2.0, math.log10(2.0)])
+    lo, hi = math.log10(v.min()), math.log10(min(v.max(), cap) if cap else v.max())
+    lo = min(lo, hi - 0.3)
+    pad = max(0.05 * (hi - lo), 0.15)
+    lo, hi = lo - pad, hi + pad
+    axis = dict(type="log", range=[lo, hi], exponentformat="power", showexponent="all")
+    if math.ceil(hi) - math.floor(lo) <= 2:
+        return dict(axis, dtick="D2", tickformat=".2~g")
+    step = max(1, math.ceil((hi - lo) / (MAX_LOG_TICKS - 1)))
+    axis["dtick"] = step
+    if step > 1:
+        axis["minor"] = dict(dtick=1, showgrid=True, gridcolor="#F4F4F4", ticks="")
+    return axis
 
 
 # ---- figures as plain dicts --------------------------------------------------------------------
@@ -224,7 +243,7 @@ def _panel_grid(
 
 def boundary_figure(
     xs, ys, probs, *, titles, X_train, y_train, X_val, y_val, pred_train, pred_val, n_classes,
-    show_val=True, discretize=False, ncols=4, title_colors=None, width=NOMINAL_WIDTH,
+    show_val=True, discretize=False, ncols=4, title_colors=None, width=NOMINAL_WIDTH, muted=None, notes=None,
 ) -> go.Figure:  # fmt: skip
     """Decision boundaries of K runs side by side, with the data; zooming one panel zooms all.
 
@@ -241,6 +260,8 @@ def boundary_figure(
         is a cheap image swap in the browser (see nnviz/ui/charts.js).
     show_val : draw the validation points (triangles). discretize : flat shading, one tint per class.
     width : the width in px the figure will get on the page; the height follows from it.
+    muted : K flags: shade these panels in greys (diverged runs). notes : K texts (or None) written
+        across the middle of their panels, e.g. why a panel is blank.
     """
     xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
     probs = _check_probs(probs, xs, ys, n_classes, len(titles))
@@ -252,25 +273,37 @@ def boundary_figure(
     )
     colors = class_colors(n_classes)
     parts = [("train", X_train, y_train, pred_train), ("val", X_val, y_val, pred_val)][: 2 if show_val else 1]
-    traces, images = [], shading_images(probs, xs, ys, n_classes, discretize)
+    traces, images = [], shading_images(probs, xs, ys, n_classes, discretize, muted)
+    density = point_density(sum(len(X) for _, X, _, _ in parts))
     for k in range(len(probs)):  # the panels' axes are x, x2, x3, ... row by row
         axes = dict(xaxis=f"x{_axis_id(k + 1)}", yaxis=f"y{_axis_id(k + 1)}")
         images[k].update(xref=axes["xaxis"], yref=axes["yaxis"])
-        traces += [dict(t, **axes) for t in _point_traces(parts, k, colors)]
+        traces += [dict(t, **axes) for t in _point_traces(parts, k, colors, density)]
     if n_classes == 2:  # an empty trace that carries the P(class 1) colour bar
         traces.append(dict(type="scatter", x=[None], y=[None], marker=dict(color=[0], coloraxis="coloraxis"),
                            showlegend=False, hoverinfo="skip"))  # fmt: skip
     layout["images"] = images
+    for k, note in enumerate(notes or []):
+        if note:
+            s = _axis_id(k + 1)
+            layout["annotations"].append(dict(
+                text=note, showarrow=False, xref=f"x{s} domain", yref=f"y{s} domain", x=0.5, y=0.5,
+                font=dict(size=12, color=INK), bgcolor="rgba(255,255,255,0.85)", borderpad=4,
+            ))  # fmt: skip
     _boundary_layout(layout, xs, ys, n_classes, discretize)
     return _figure(traces, layout, grid_ref)
 
 
-def shading_images(probs, xs, ys, n_classes: int, discretize: bool = False) -> list[dict]:
+def shading_images(probs, xs, ys, n_classes: int, discretize: bool = False, muted=None) -> list[dict]:
     """The K panels' shading as layout images (boundary_figure's, without the axes they go on): a
-    live frame sends only these, see nnviz/ui/live.py."""
+    live frame sends only these, see nnviz/ui/live.py. ``muted``: K flags, greyed panels."""
     colors = class_colors(n_classes)
     xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
-    return [_shading_image(p, xs, ys, colors, discretize) for p in np.asarray(probs)]
+    muted = list(muted) if muted is not None else [False] * len(probs)
+    return [
+        _shading_image(p, xs, ys, colors, discretize, m)
+        for p, m in zip(np.asarray(probs), muted, strict=True)
+    ]
 
 
 def _check_probs(probs, xs, ys, n_classes: int, n_titles: int) -> np.ndarray:
@@ -284,9 +317,9 @@ def _check_probs(probs, xs, ys, n_classes: int, n_titles: int) -> np.ndarray:
     return probs
 
 
-def _shading_image(probs: np.ndarray, xs, ys, colors, discretize: bool) -> dict:
+def _shading_image(probs: np.ndarray, xs, ys, colors, discretize: bool, muted: bool = False) -> dict:
     """One panel's shading as a PNG layout image in data coordinates (see _shading_pixels)."""
-    index, palette = _shading_pixels(probs, colors, discretize)
+    index, palette = _shading_pixels(probs, colors, discretize, muted)
     dx, dy = xs[1] - xs[0], ys[1] - ys[0]
     return dict(
         source=_encode_indexed(index, palette),
@@ -295,14 +328,17 @@ def _shading_image(probs: np.ndarray, xs, ys, colors, discretize: bool) -> dict:
     )  # fmt: skip
 
 
-def _shading_pixels(probs: np.ndarray, colors, discretize: bool) -> tuple[np.ndarray, np.ndarray]:
+def _shading_pixels(
+    probs: np.ndarray, colors, discretize: bool, muted: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """One panel's shading: the argmax class colour faded to white by confidence, and the decision
     boundary as a dark line; as [H, W] palette indices (row 0 at the top, the largest y) and the
     [P, 3] palette.
 
     The [R, R] grid is upsampled (bilinear, in probability) to at least SHADING_PIXELS pixels a side
     before the class and the boundary are taken, so the line is drawn at the screen's resolution
-    instead of in grid-cell steps. A NaN grid (a diverged run) is white, with no line."""
+    instead of in grid-cell steps. A NaN grid is white, with no line. ``muted`` (a diverged run, whose
+    frozen weights no longer mean anything): the palette in pale greys."""
     p = probs.astype(np.float32) / (255.0 if probs.dtype == np.uint8 else 1.0)
     c = p.shape[-1]
     p = np.where(np.isfinite(p), p, np.float32(1.0 / c))
@@ -323,6 +359,9 @@ def _shading_pixels(probs: np.ndarray, colors, discretize: bool) -> tuple[np.nda
     edge[1:, :] |= step_y
     edge[:-1, :] |= step_y
     index[edge] = len(palette) - 1
+    if muted:
+        grey = palette @ np.array([0.299, 0.587, 0.114])
+        palette = np.rint(np.repeat((255 - 0.45 * (255 - grey))[:, None], 3, axis=1))
     return np.ascontiguousarray(index[::-1]), palette
 
 
@@ -333,7 +372,7 @@ def _encode_indexed(index: np.ndarray, palette: np.ndarray) -> str:
 
 
 def picture_panels(
-    xs, ys, probs, *, X_train, y_train, X_val, y_val, n_classes, show_val=True, discretize=False
+    xs, ys, probs, *, X_train, y_train, X_val, y_val, n_classes, show_val=True, discretize=False, muted=None
 ) -> list[str]:  # fmt: skip
     """Each boundary panel as one PNG (data URI): boundary_figure's shading with the data drawn in
     (training circles, validation triangles, in their class colours with a white edge), for a page
@@ -345,8 +384,9 @@ def picture_panels(
     x0, x1, y0, y1 = xs[0] - dx / 2, xs[-1] + dx / 2, ys[0] - dy / 2, ys[-1] + dy / 2
     points = [(X_train, y_train, _DISC)] + ([(X_val, y_val, _TRIANGLE)] if show_val else [])
     sources = []
-    for p in probs:
-        index, palette = _shading_pixels(p, colors, discretize)
+    muted = list(muted) if muted is not None else [False] * len(probs)
+    for p, m in zip(probs, muted, strict=True):
+        index, palette = _shading_pixels(p, colors, discretize, m)
         white, first_class = len(palette), len(palette) + 1
         palette = np.concatenate([palette, [[255, 255, 255]], [_rgb(c) for c in colors]])
         h, w = index.shape
@@ -421,7 +461,21 @@ def _png_data_uri(pixels: np.ndarray, palette: np.ndarray | None = None) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _point_traces(parts, run: int, colors) -> list[dict]:
+def point_density(n_points: int) -> tuple[float, float]:
+    """Marker size factor and opacity for ``n_points`` drawn in one panel: full size up to ~600
+    points, smaller and translucent beyond, so that 5000 points do not bury the boundary."""
+    factor = float(np.clip(np.sqrt(600 / max(n_points, 1)), 0.45, 1.0))
+    return factor, float(np.clip(0.35 + 0.65 * factor, 0.5, 1.0))
+
+
+def _scaled(marker: dict, factor: float, opacity: float) -> dict:
+    out = dict(marker, size=marker["size"] * factor, opacity=opacity)
+    if "line" in out:
+        out["line"] = dict(out["line"], width=out["line"]["width"] * max(factor, 0.6))
+    return out
+
+
+def _point_traces(parts, run: int, colors, density=(1.0, 1.0)) -> list[dict]:
     """One trace of train circles and one of validation triangles (coloured by class through a
     discrete colour scale), then rings around this run's mistakes. One trace per part instead of
     one per class: the browser redraws 8 panels in ~75 ms instead of ~170 ms (Chromium, measured).
@@ -434,6 +488,8 @@ def _point_traces(parts, run: int, colors) -> list[dict]:
             _VAL_MARKER if val else _TRAIN_MARKER, color=y.astype(np.uint8), colorscale=scale,
             cmin=-0.5, cmax=len(colors) - 0.5,
         )  # fmt: skip
+        if density[0] < 1.0:
+            marker = _scaled(marker, *density)
         kind = "validation" if val else "train"
         traces.append(
             dict(
@@ -447,7 +503,7 @@ def _point_traces(parts, run: int, colors) -> list[dict]:
                 hovertemplate=f"{kind} point, class %{{marker.color}}<extra></extra>",
             )  # fmt: skip
         )
-    traces.append(_ring_trace(parts, run, with_classes=len(colors) > 2))
+    traces.append(_ring_trace(parts, run, with_classes=len(colors) > 2, density=density))
     if run == 0:  # legend-only entries: train points per class, validation points, rings
         legend = [
             (f"train class {c}", "train", dict(_TRAIN_MARKER, color=col)) for c, col in enumerate(colors)
@@ -468,7 +524,7 @@ def _class_scale(colors) -> list:
     return [[edge, color] for i, color in enumerate(colors) for edge in (i / n, (i + 1) / n)]
 
 
-def _ring_trace(parts, run: int, *, with_classes: bool) -> dict:
+def _ring_trace(parts, run: int, *, with_classes: bool, density=(1.0, 1.0)) -> dict:
     """A dark ring around every point this run gets wrong (train and, when shown, validation).
     With more than two classes the hover names the predicted class (2 bytes per ring)."""
     xy, truth_pred = [np.zeros((0, 2))], [np.zeros((0, 2))]
@@ -482,7 +538,7 @@ def _ring_trace(parts, run: int, *, with_classes: bool) -> dict:
     hover = "class %{customdata[0]}, predicted %{customdata[1]}<extra>misclassified</extra>"
     return dict(
         type="scatter", x=_f32(xy[:, 0]), y=_f32(xy[:, 1]), name="misclassified", legendgroup="misclassified",
-        showlegend=False, marker=_RING_MARKER,
+        showlegend=False, marker=_RING_MARKER if density[0] >= 1.0 else _scaled(_RING_MARKER, *density),
         customdata=truth_pred if with_classes else None, hovertemplate=hover if with_classes else None,
     )  # fmt: skip
 
@@ -522,7 +578,10 @@ _CURVE_KEYS = ("train_loss", "val_loss", "train_acc", "val_acc")
 _NOTE = dict(size=11, color=MUTED)
 
 
-def curves_figure(history, *, labels, colors, groups=None, stacked=False) -> go.Figure:
+LOSS_CAP = 100.0  # the loss axis ends here: a loss of 1e36 would squash every other curve flat
+
+
+def curves_figure(history, *, labels, colors, groups=None, stacked=False, diverged=None) -> go.Figure:
     """Loss (log scale) and accuracy over epochs: train solid, validation dashed, one colour per run.
 
     Parameters
@@ -532,6 +591,8 @@ def curves_figure(history, *, labels, colors, groups=None, stacked=False) -> go.
     labels, colors : K run labels and colours.
     groups : optional list of ``(label, run indices)``: draws each group's mean and a mean ± std band
         (geometric for the loss) in the colour of its first run, instead of the single runs.
+    diverged : K epochs (or None) at which runs diverged: an ✕ on their loss curve, with a note.
+        The loss axis ends at LOSS_CAP; what lies beyond is said in the loss panel's title.
     """
     # panel 1 (loss) on axes x / y, panel 2 (accuracy) on x2 / y2, 0.1 (side by side) or 0.16 apart
     layout, domains, grid_ref = _grid(*((2, 1) if stacked else (1, 2)), hspace=0.1, vspace=0.16)
@@ -546,18 +607,44 @@ def curves_figure(history, *, labels, colors, groups=None, stacked=False) -> go.
             traces += [dict(t, **axes[key.split("_")[1]]) for t in new]
     for axis in _axes(layout, "x"):
         axis.update(title=dict(text="epoch", font=dict(size=12)), rangemode="tozero")
-    layout["yaxis"].update(_log_axis([history["train_loss"], history["val_loss"]]))
+    losses = np.concatenate([np.ravel(history["train_loss"]), np.ravel(history["val_loss"])])
+    layout["yaxis"].update(log_axis(losses, cap=LOSS_CAP))
+    if groups is None and diverged is not None:
+        traces += [dict(t, **axes["loss"]) for t in _diverged_marks(history, labels, colors, diverged)]
+    over = bool(np.any(np.nan_to_num(losses, nan=0.0) > LOSS_CAP))
+    loss_title = "Loss (log scale" + (f"; cut at {LOSS_CAP:g})" if over else ")")
     layout["yaxis2"].update(tickformat=".0%", range=[0, 1.02])  # no jumps while live
     legend = dict(title=dict(text="solid: train<br>dashed: validation<br>", font=_NOTE))
     layout.update(
-        annotations=_titles(("Loss (log scale)", "Accuracy"), domains, size=13), template=_TEMPLATE_SPEC,
+        annotations=_titles((loss_title, "Accuracy"), domains, size=13), template=_TEMPLATE_SPEC,
         height=560 if stacked else 340, margin=dict(l=50, r=10, t=30, b=40), hovermode="x unified",
         legend=legend, uirevision="curves",
     )  # fmt: skip
     if stacked:  # a narrow column: the legend goes below, not beside; one "epoch" title at the bottom
-        layout.update(legend=dict(orientation="h", y=-0.12, x=0), margin=dict(l=50, r=10, t=30, b=10))
+        title = dict(text="solid: train, dashed: validation<br>", font=_NOTE, side="top")
+        layout.update(
+            legend=dict(orientation="h", y=-0.12, x=0, title=title), margin=dict(l=50, r=10, t=30, b=10)
+        )
         del layout["xaxis"]["title"]
     return _figure(traces, layout, grid_ref)
+
+
+def _diverged_marks(history, labels, colors, diverged) -> list[dict]:
+    """An ✕ at the last finite training loss of each diverged run (clipped to LOSS_CAP)."""
+    marks = []
+    loss = np.asarray(history["train_loss"], dtype=np.float64)
+    for k, epoch in enumerate(diverged):
+        finite = np.flatnonzero(np.isfinite(loss[:, k]))
+        if epoch is None or not finite.size:
+            continue
+        y = float(min(loss[finite[-1], k], LOSS_CAP))
+        marks.append(dict(
+            type="scatter", x=[int(epoch)], y=[y], mode="markers+text", text=["diverged"],
+            textposition="top center", textfont=dict(size=11, color=colors[k]), showlegend=False,
+            marker=dict(symbol="x-thin", size=12, line=dict(width=3, color=colors[k])),
+            hovertemplate=f"{labels[k]} diverged at epoch {int(epoch)}<extra></extra>",
+        ))  # fmt: skip
+    return marks
 
 
 def _decimate(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
@@ -722,9 +809,9 @@ def _diagnostics_layout(layout: dict, data: dict, n_layers: int, n_records: int)
                 axis.update(autorangeoptions=dict(include=[0, 1]), rangemode="nonnegative", tickformat=".0%")
             for axis in (axes("x", row)[-1], axes("y", row)[-1]):  # the output layer has no hidden units
                 axis["visible"] = False
-    log_axis = _log_axis(data["grad_norm"])
+    log_axis_ = log_axis(data["grad_norm"])
     for axis in axes("y", 3):
-        axis.update(log_axis)
+        axis.update(log_axis_)
     for axis in axes("x", 3):
         axis["title"] = dict(text="epoch", font=dict(size=12))
     if n_records and not np.isfinite(data["saturated"]).any():

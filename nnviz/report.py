@@ -1,4 +1,5 @@
-"""A self-contained HTML report of an experiment: its config, figures and tables in one file.
+"""A self-contained HTML report of an experiment, to hand out: what was run, with which settings
+(in words), the results, and the figures, in one file.
 
 Figures layer (uses nnviz.plots). Every user-supplied string is HTML-escaped; plotly.js is
 embedded once, so the file opens offline.
@@ -7,32 +8,236 @@ embedded once, so the file opens offline.
 from __future__ import annotations
 
 import html
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nnviz import plots
+from nnviz import fmt, plots
+from nnviz.activations import ACTIVATIONS
 from nnviz.boundary import quantize
-from nnviz.experiment import Experiment
+from nnviz.config import INIT_NAMES, LOSS_NAMES, OPTIMIZER_NAMES, UPLOAD, Config
+from nnviz.datasets import DATASETS, Split
+from nnviz.experiment import REACH_ACC, Experiment
+
+if TYPE_CHECKING:
+    from nnviz.presets import Preset
 
 REPORT_RESOLUTION = 120
+SETTING_GROUPS = ("Data", "Compare", "Network", "Training")
 
 CSS = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
-table { border-collapse: collapse; font-size: 0.85rem; margin: 1rem 0; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.6rem; text-align: right; }
-th:first-child, td:first-child, td.text { text-align: left; }
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem;
+       color: #222; line-height: 1.45; }
+h1 { margin-bottom: 0.2rem; }
+.date { color: #666; margin-top: 0; }
+.preset { background: #f3f7fc; border-left: 4px solid #4a7fc1; padding: 0.6rem 1rem; margin: 1rem 0; }
+.preset h2 { margin: 0.2rem 0 0.4rem; font-size: 1.15rem; }
+.preset p { margin: 0.3rem 0; }
+.note { color: #555; font-size: 0.85rem; }
+table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1rem; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.6rem; text-align: right; vertical-align: top; }
+th:first-child, td:first-child, th:last-child, td.text { text-align: left; }
+td.bad { color: #b3261e; }
+.settings { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 0 1.5rem; }
+.settings h3 { margin: 0.6rem 0 0; font-size: 1rem; }
+.settings table { width: 100%; }
+.settings td { text-align: left; }
+.settings td:first-child { color: #555; width: 45%; }
 code { background: #f4f4f4; padding: 0.1rem 0.3rem; }
+@media print {
+  body { margin: 0; max-width: none; }
+  .settings, table, .preset { break-inside: avoid; }
+  .modebar { display: none !important; }
+}
 """
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
+@dataclass(frozen=True)
+class _Cell:
+    """A table cell: text (escaped when drawn) and an optional CSS class."""
+
+    text: str
+    cls: str = ""
+
+
+def _table(header: list[str], rows: list[list[object]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _fmt(x, spec: str = ".3f") -> str:
-    return "–" if x is None or (isinstance(x, float) and not np.isfinite(x)) else format(x, spec)
+def _td(cell: object) -> str:
+    if isinstance(cell, _Cell):
+        cls = f" class='{html.escape(cell.cls)}'" if cell.cls else ""
+        return f"<td{cls}>{html.escape(cell.text)}</td>"
+    return f"<td>{html.escape(str(cell))}</td>"
+
+
+def _loss_cell(x, diverged: bool) -> str:
+    text = fmt.loss(x)
+    if diverged:
+        return "diverged" if text == fmt.DASH else f"{text} (diverged)"
+    return text
+
+
+def _num(x: float) -> str:
+    """A setting's number as the sidebar shows it: 0.03, 10, 1e-05."""
+    return f"{float(x):g}"
+
+
+def _yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _dataset_name(cfg: Config) -> str:
+    if cfg.dataset == UPLOAD:
+        return "your CSV (uploaded)"
+    spec = DATASETS.get(cfg.dataset)
+    return spec.name if spec else cfg.dataset
+
+
+def _split_sizes(cfg: Config, split: Split | None) -> tuple[int, int] | None:
+    """(training points, validation points): the split's, else those ``cfg`` generates (as
+    nnviz.datasets.split_dataset divides them); None for uploaded data without its split."""
+    if split is not None:
+        return len(split.y_train), len(split.y_val)
+    spec = DATASETS.get(cfg.dataset)
+    if spec is None:
+        return None
+    n_classes = spec.n_classes or cfg.n_classes
+    n_val = max(n_classes, math.ceil(cfg.val_fraction * cfg.n_samples))
+    return cfg.n_samples - n_val, n_val
+
+
+def _batch_text(cfg: Config, n_train: int | None) -> str:
+    full = cfg.batch_size <= 0 or (n_train is not None and cfg.batch_size >= n_train)
+    if full:
+        return (
+            f"full batch (all {n_train} training points)" if n_train else "full batch (all training points)"
+        )
+    of = f" (of {n_train} training points)" if n_train else ""
+    return f"{cfg.batch_size} points per step{of}"
+
+
+def settings_rows(cfg: Config, split: Split | None = None) -> list[tuple[str, str, str]]:
+    """The settings of ``cfg`` in words, as (group, label, value) rows, groups in SETTING_GROUPS
+    order, labels as in the sidebar. Settings that do not apply are left out (the class count of a
+    dataset with a fixed one, momentum under another optimiser, internal ones). ``split``: the
+    experiment's data, for the point counts of uploaded data (generated data's follow from cfg)."""
+    sizes = _split_sizes(cfg, split)
+    n_train = sizes[0] if sizes else None
+    spec = DATASETS.get(cfg.dataset)
+    rows: list[tuple[str, str, str]] = [("Data", "Dataset", _dataset_name(cfg))]
+    if spec is not None and spec.n_classes is None:
+        rows.append(("Data", "Classes", str(cfg.n_classes)))
+    if cfg.dataset != UPLOAD:
+        rows.append(("Data", "Samples", str(cfg.n_samples)))
+        rows.append(("Data", "Noise", _num(cfg.noise)))
+    elif sizes:
+        rows.append(("Data", "Samples", str(sum(sizes))))
+    val = f"{_num(100 * cfg.val_fraction)}%" + (f" ({sizes[1]} points)" if sizes else "")
+    rows += [
+        ("Data", "Validation fraction", val),
+        ("Data", "Data seed", str(cfg.data_seed)),
+        ("Data", "Standardise inputs", _yes_no(cfg.standardize)),
+        ("Compare", "Activations", ", ".join(_activation_name(a) for a in cfg.activations)),
+    ]
+    for act in cfg.activations:
+        values = cfg.params_for(act)
+        for param in ACTIVATIONS[act].params if act in ACTIVATIONS else ():
+            value = values.get(param.name, param.default)
+            rows.append(("Compare", f"{_activation_name(act)}: {param.label}", _num(value)))
+    if cfg.n_seeds == 1:
+        rows.append(("Compare", "Seed", str(cfg.seed)))
+    else:
+        seeds = f"{cfg.seeds[0]}–{cfg.seeds[-1]} ({cfg.n_seeds} per activation)"
+        rows.append(("Compare", "Seeds", seeds))
+    rows += [
+        ("Network", "Hidden layers", str(cfg.hidden_layers)),
+        ("Network", "Units per layer", str(cfg.width)),
+        ("Network", "Batch norm", _yes_no(cfg.batch_norm)),
+        ("Network", "Initialisation", INIT_NAMES.get(cfg.init, cfg.init)),
+        ("Training", "Optimiser", OPTIMIZER_NAMES.get(cfg.optimizer, cfg.optimizer)),
+    ]
+    if cfg.optimizer == "momentum":
+        rows.append(("Training", "Momentum", _num(cfg.momentum)))
+    rows += [
+        ("Training", "Learning rate", _num(cfg.lr)),
+        ("Training", "Batch size", _batch_text(cfg, n_train)),
+        ("Training", "Epochs", str(cfg.epochs)),
+        ("Training", "L1 penalty", _num(cfg.l1) if cfg.l1 else "none"),
+        ("Training", "L2 penalty", _num(cfg.l2) if cfg.l2 else "none"),
+        ("Training", "Loss", LOSS_NAMES.get(cfg.loss, cfg.loss)),
+    ]
+    return rows
+
+
+def _activation_name(key: str) -> str:
+    return ACTIVATIONS[key].name if key in ACTIVATIONS else key
+
+
+def settings_html(cfg: Config, split: Split | None = None) -> str:
+    """settings_rows as one small two-column table per group."""
+    rows = settings_rows(cfg, split)
+    blocks = []
+    for group in SETTING_GROUPS:
+        mine = [[label, value] for g, label, value in rows if g == group]
+        if mine:
+            body = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in mine)
+            blocks.append(f"<div><h3>{html.escape(group)}</h3><table><tbody>{body}</tbody></table></div>")
+    return f"<div class='settings'>{''.join(blocks)}</div>"
+
+
+def describe(exp: Experiment) -> str:
+    """One paragraph (plain text) saying what the experiment is."""
+    cfg = exp.cfg
+    n_train, n_val = len(exp.split.y_train), len(exp.split.y_val)
+    n_act, n_seeds = len(cfg.activations), cfg.n_seeds
+    n_runs = n_act * n_seeds
+    names = ", ".join(_activation_name(a) for a in cfg.activations)
+    seeds = f"seeds {cfg.seeds[0]}–{cfg.seeds[-1]}"
+    if n_runs == 1:
+        who = f"1 network ({names}) was trained"
+    elif n_act == 1:
+        who = f"{n_runs} networks ({names}, {seeds}) were trained in lockstep"
+    elif n_seeds == 1:
+        who = f"{n_runs} networks, one per activation, were trained in lockstep"
+    else:
+        who = f"{n_runs} networks ({n_act} activations × {n_seeds} seeds, {seeds}) were trained in lockstep"
+    data = (
+        f"on {_dataset_name(cfg)} ({n_train + n_val} points, "
+        f"{_num(100 * cfg.val_fraction)}% held out for validation)"
+    )
+    if cfg.batch_size <= 0 or cfg.batch_size >= n_train:
+        batches, joiner = "each step on all training points", ", "
+    else:
+        batches, joiner = f"the same minibatches of {cfg.batch_size} points", " and "
+    if n_act == 1:
+        same = f", {batches}" if joiner == ", " else f", on minibatches of {cfg.batch_size} points"
+    else:
+        start = "; the networks of one seed start" if n_seeds > 1 else ""
+        same = f"{start} from the same initial weights{joiner}{batches}"
+    layers = f"{cfg.hidden_layers} hidden layer{'s' if cfg.hidden_layers != 1 else ''} of {cfg.width} units"
+    each = "Each network" if n_runs > 1 else "The network"
+    optimizer = OPTIMIZER_NAMES.get(cfg.optimizer, cfg.optimizer)
+    text = (
+        f"{who} {data}{same}, for {exp.epoch} of {cfg.epochs} epochs. {each} is a multilayer perceptron "
+        f"with {layers}, trained with {optimizer} on the {LOSS_NAMES.get(cfg.loss, cfg.loss)} loss"
+    )
+    if n_act > 1:
+        text += "; the activation function is the only difference between the networks"
+        text += " of one seed." if n_seeds > 1 else "."
+    else:
+        text += "."
+    return text
+
+
+def _fmt_date(now: datetime) -> str:
+    zone = now.tzname() or ""
+    return f"{now:%Y-%m-%d %H:%M} {zone}".strip()
 
 
 def run_colors(exp: Experiment) -> list[str]:
@@ -41,13 +246,41 @@ def run_colors(exp: Experiment) -> list[str]:
 
 
 def boundary_titles(exp: Experiment) -> list[str]:
-    """Each run's label and its latest validation accuracy (a dash once it diverged)."""
+    """Each run's label and its latest validation accuracy, "untrained" before the first epoch and
+    "diverged at epoch N" once it diverged."""
     hist = exp.trainer.history()["val_acc"]
-    last = hist[-1] if len(hist) else np.full(exp.trainer.n_runs, np.nan)
-    return [
-        f"{label} · val {acc:.0%}" if np.isfinite(acc) else f"{label} · –"
-        for label, acc in zip(exp.run_labels, last, strict=True)
-    ]
+    titles = []
+    for k, label in enumerate(exp.run_labels):
+        diverged = exp.trainer.diverged_epoch[k]
+        if diverged is not None:
+            titles.append(f"{label} · diverged at epoch {diverged}")
+        elif not len(hist) or not np.isfinite(hist[-1, k]):
+            titles.append(f"{label} · untrained")
+        else:
+            titles.append(f"{label} · val {hist[-1, k]:.0%}")
+    return titles
+
+
+FLAT_MARGIN = 0.05  # a panel whose top class probability stays within this of 1/C everywhere is "flat"
+
+
+def panel_states(exp: Experiment, probs: np.ndarray) -> tuple[list[bool], list[str | None]]:
+    """Which panels to grey out (diverged runs: their frozen weights mean nothing) and each panel's
+    note: why it is grey, or that its outputs sit near 1/C everywhere (else the panel is blank white).
+    ``probs``: [K, R, R, C] on the panel grid."""
+    top = np.nan_to_num(np.asarray(probs, dtype=np.float32), nan=0.0).max(-1).max(axis=(1, 2))
+    c = probs.shape[-1]
+    muted, notes = [], []
+    for k, epoch in enumerate(exp.trainer.diverged_epoch):
+        muted.append(epoch is not None)
+        if epoch is not None:
+            notes.append(f"diverged at epoch {epoch}:<br>weights frozen, boundary meaningless")
+        elif exp.epoch and top[k] < 1 / c + FLAT_MARGIN:
+            share = "50%" if c == 2 else f"{1 / c:.0%} for every class"
+            notes.append(f"outputs within {FLAT_MARGIN:.0%} of {share}<br>everywhere: no boundary yet")
+        else:
+            notes.append(None)
+    return muted, notes
 
 
 def experiment_boundary_figure(exp: Experiment, resolution: int, *, titles=None, predictions=None, **style):
@@ -60,17 +293,19 @@ def experiment_boundary_figure(exp: Experiment, resolution: int, *, titles=None,
     X_train, y_train = exp.data_xy("train")
     X_val, y_val = exp.data_xy("val")
     pred_train, pred_val = predictions or (exp.predictions("train"), exp.predictions("val"))
+    muted, notes = panel_states(exp, probs)
     return plots.boundary_figure(
         grid.xs, grid.ys, quantize(probs), titles=titles or boundary_titles(exp), X_train=X_train,
         y_train=y_train, X_val=X_val, y_val=y_val, pred_train=pred_train, pred_val=pred_val,
-        n_classes=exp.split.n_classes, **style,
+        n_classes=exp.split.n_classes, muted=muted, notes=notes, **style,
     )  # fmt: skip
 
 
 def experiment_shading(exp: Experiment, resolution: int, *, discretize: bool = False) -> list[str]:
     """The PNG data URIs of the boundary panels' shading, as experiment_boundary_figure draws them."""
     grid, probs = exp.boundary(resolution)
-    images = plots.shading_images(quantize(probs), grid.xs, grid.ys, exp.split.n_classes, discretize)
+    muted = [epoch is not None for epoch in exp.trainer.diverged_epoch]
+    images = plots.shading_images(quantize(probs), grid.xs, grid.ys, exp.split.n_classes, discretize, muted)
     return [image["source"] for image in images]
 
 
@@ -83,6 +318,7 @@ def experiment_picture(exp: Experiment, resolution: int, *, show_val: bool = Tru
     return plots.picture_panels(
         grid.xs, grid.ys, quantize(probs), X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
         n_classes=exp.split.n_classes, show_val=show_val, discretize=discretize,
+        muted=[epoch is not None for epoch in exp.trainer.diverged_epoch],
     )  # fmt: skip
 
 
@@ -96,7 +332,12 @@ def report_figures(exp: Experiment) -> list[tuple[str, object]]:
         ("Decision boundaries", boundary),
         (
             "Loss and accuracy",
-            plots.curves_figure(exp.trainer.history(), labels=exp.run_labels, colors=colors),
+            plots.curves_figure(
+                exp.trainer.history(),
+                labels=exp.run_labels,
+                colors=colors,
+                diverged=exp.trainer.diverged_epoch,
+            ),
         ),
         (
             "Confusion matrices (validation)",
@@ -109,50 +350,107 @@ def report_figures(exp: Experiment) -> list[tuple[str, object]]:
     ]
 
 
-def build_report(exp: Experiment) -> str:
-    rows = exp.summary()
-    summary = _table(
-        [
-            "run",
-            "train loss",
-            "val loss",
-            "train acc",
-            "val acc",
-            "precision",
-            "recall",
-            "F1",
-            "to 90%",
-            "dead %",
-            "verdicts",
-        ],
-        [
+def summary_html(exp: Experiment) -> str:
+    """The summary table: per run, losses (3 significant figures), accuracies in percent, verdicts."""
+    rows = []
+    for r in exp.summary():
+        diverged = r.diverged_epoch is not None
+        loss_cls = "bad" if diverged else ""
+        rows.append(
             [
                 exp.run_labels[r.run],
-                _fmt(r.train_loss),
-                _fmt(r.val_loss),
-                _fmt(r.train_acc),
-                _fmt(r.val_acc),
-                _fmt(r.precision),
-                _fmt(r.recall),
-                _fmt(r.f1),
-                r.epochs_to_90 or "–",
-                _fmt(r.dead_pct, ".0f"),
-                "; ".join(v.text for v in r.verdicts) or "–",
-            ]  # fmt: skip
-            for r in rows
-        ],
+                _Cell(_loss_cell(r.train_loss, diverged), loss_cls),
+                _Cell(_loss_cell(r.val_loss, diverged), loss_cls),
+                fmt.pct(r.train_acc),
+                fmt.pct(r.val_acc),
+                fmt.pct(r.precision),
+                fmt.pct(r.recall),
+                fmt.pct(r.f1),
+                fmt.epochs_to(r.epochs_to_90, r.held_90),
+                fmt.pct(r.dead_pct / 100, 0),
+                _Cell("; ".join(v.text for v in r.verdicts) or "–", "text"),
+            ]
+        )
+    header = [
+        "network",
+        "train loss",
+        "val loss",
+        "train acc",
+        "val acc",
+        "precision",
+        "recall",
+        "F1",
+        f"epochs to {REACH_ACC:.0%}",
+        "dead units",
+        "verdicts",
+    ]
+    return _table(header, rows)
+
+
+def _summary_note(exp: Experiment) -> str:
+    average = (
+        "for class 1 (the second class)"
+        if exp.split.n_classes == 2
+        else f"averaged over the {exp.split.n_classes} classes"
     )
-    settings = _table(["setting", "value"], [[k, v] for k, v in sorted(exp.cfg.to_params(full=True).items())])
+    return (
+        "Accuracy, precision, recall and F1 are measured after the last epoch; precision, recall and F1 "
+        f"on the validation points, {average}. “epochs to {REACH_ACC:.0%}”: the first epoch at which the "
+        f"validation accuracy reached {REACH_ACC:.0%} (– if it never did). “dead units”: the share of hidden "
+        "units whose output is exactly zero on every training point (– for activations whose units cannot "
+        "die). A diverged run's loss became infinite or NaN: training stopped it, and its last finite loss "
+        "is shown."
+    )
+
+
+def build_report(exp: Experiment, *, preset: Preset | None = None, now: datetime | None = None) -> str:
+    """The report as one HTML page. ``preset``: the guided experiment on screen, whose title and
+    explanation head the report; ``now``: the report's date (default: the current time, UTC)."""
+    now = now or datetime.now(UTC)
+    name = _dataset_name(exp.cfg)
+    title = f"nnviz report: activation functions on {name}"
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>nnviz report</title>",
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
         f"<style>{CSS}</style></head><body>",
-        "<h1>nnviz report</h1>",
-        f"<p>{len(rows)} runs on <code>{html.escape(exp.cfg.dataset)}</code>, {exp.epoch} epochs.</p>",
-        "<h2>Summary</h2>",
-        summary,
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p class='date'>Created <time datetime='{html.escape(now.isoformat(timespec='minutes'))}'>"
+        f"{html.escape(_fmt_date(now))}</time> with nnviz.</p>",
+    ]
+    if preset is not None:
+        parts.append(
+            "<section class='preset'>"
+            f"<h2>Guided experiment: {html.escape(preset.title)}</h2>"
+            f"<p>{html.escape(preset.explanation)}</p>{_contrast_note(exp, preset)}</section>"
+        )
+    parts += [
+        "<h2>The experiment</h2>",
+        f"<p>{html.escape(describe(exp))}</p>",
+        settings_html(exp.cfg, exp.split),
+        "<h2>Results</h2>",
+        summary_html(exp),
+        f"<p class='note'>{html.escape(_summary_note(exp))}</p>",
     ]
     for i, (heading, fig) in enumerate(report_figures(exp)):
         parts.append(f"<h2>{html.escape(heading)}</h2>")
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False}))
-    parts += ["<h2>Settings</h2>", settings, "</body></html>"]
+    parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _contrast_note(exp: Experiment, preset: Preset) -> str:
+    """Says so when the report shows the preset's contrast settings rather than its own."""
+    try:
+        contrast = preset.contrast_config
+    except ValueError:
+        return ""
+    if contrast is None or exp.cfg != contrast:
+        return ""
+    own = dict(((g, label), value) for g, label, value in settings_rows(preset.config))
+    changed = "; ".join(
+        f"{label}: {value} instead of {own[g, label]}"
+        for g, label, value in settings_rows(contrast)
+        if own.get((g, label), value) != value
+    )
+    text = f"This report shows the experiment's contrast settings ({changed})."
+    return f"<p class='note'>{html.escape(text)}</p>"

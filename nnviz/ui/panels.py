@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnviz import export, plots, report
+from nnviz import export, fmt, plots, report
 from nnviz.activations import get_activation
 from nnviz.experiment import Experiment
+from nnviz.plots_gradients import gradient_depth_figure
 from nnviz.ui import charts, live, state
 
 LOG = logging.getLogger("nnviz")
@@ -194,7 +195,14 @@ def _epochs_per_frame(exp: Experiment, frame_seconds: float) -> int:
 
 
 def _progress(exp: Experiment) -> tuple[float, str]:
-    return exp.epoch / exp.cfg.epochs, f"Epoch {exp.epoch} / {exp.cfg.epochs}"
+    """The progress bar: the epoch, and while epochs remain the speed and the training time left."""
+    text = f"Epoch {exp.epoch} / {exp.cfg.epochs}"
+    rate = exp.epochs_per_second  # of training time; a live frame trains for about half its time
+    if rate and not exp.done:
+        rate = min(rate * STREAM_TRAIN_SECONDS / STREAM_FRAME_SECONDS, exp.cfg.epochs / PLAYBACK_SECONDS)
+        left = (exp.cfg.epochs - exp.epoch) / rate
+        text += f" · {rate:.3g} epochs/s · about {fmt.duration(left)} left"
+    return exp.epoch / exp.cfg.epochs, text
 
 
 def _stream_frames(exp: Experiment, channel: live.Channel, discretize: bool, bar) -> None:
@@ -270,7 +278,7 @@ def _draw_boundaries(
 def _draw_curves(exp: Experiment) -> None:
     fig = plots.curves_figure(
         exp.trainer.history(), labels=exp.run_labels, colors=run_colors(exp), groups=seed_groups(exp),
-        stacked=_side_by_side(exp),
+        stacked=_side_by_side(exp), diverged=exp.trainer.diverged_epoch,
     )  # fmt: skip
     charts.show(fig, key="curves", uirevision=_view_revision(exp))
 
@@ -322,24 +330,34 @@ def _live_titles(exp: Experiment, live: bool) -> list[str]:
     return cached[2]
 
 
+VERDICT_ICONS = {
+    "good": ":material/check_circle:", "info": ":material/info:", "warn": ":material/warning:",
+    "bad": ":material/error:",
+}  # fmt: skip
+
+
 def render_summary(exp: Experiment) -> None:
-    rows = exp.summary()
+    """The summary table (numbers formatted for people), then each run's verdicts in full."""
     if not exp.epoch:
-        st.info("Press ▶ Play or ⏭ Step to train.")
+        if state.playing():
+            st.caption("Training has started; the table follows with the first epochs.")
+        else:
+            st.info("Press :material/play_arrow: **Play** or :material/skip_next: **Step** to train.")
         return
+    rows = exp.summary()
+    labels = [_row_label(exp, r) for r in rows]
     frame = pd.DataFrame(
         {
-            "run": [exp.run_labels[r.run] for r in rows],
-            "train loss": [r.train_loss for r in rows],
-            "val loss": [r.val_loss for r in rows],
-            "train acc %": [100 * r.train_acc for r in rows],
-            "val acc %": [100 * r.val_acc for r in rows],
-            "precision": [r.precision for r in rows],
-            "recall": [r.recall for r in rows],
-            "F1": [r.f1 for r in rows],
-            "epochs to 90%": [r.epochs_to_90 for r in rows],
-            "dead units %": [r.dead_pct for r in rows],
-            "verdicts": ["; ".join(v.text for v in r.verdicts) or "–" for r in rows],
+            "run": labels,
+            "train loss": [fmt.loss(r.train_loss) for r in rows],
+            "val loss": [fmt.loss(r.val_loss) for r in rows],
+            "train acc": [fmt.pct(r.train_acc) for r in rows],
+            "val acc": [fmt.pct(r.val_acc) for r in rows],
+            "precision": [f"{r.precision:.3f}" for r in rows],
+            "recall": [f"{r.recall:.3f}" for r in rows],
+            "F1": [f"{r.f1:.3f}" for r in rows],
+            "epochs to 90%": [fmt.epochs_to(r.epochs_to_90, r.held_90) for r in rows],
+            "dead units": [fmt.pct(r.dead_pct / 100, 0) for r in rows],
         }
     )
     st.dataframe(
@@ -347,17 +365,30 @@ def render_summary(exp: Experiment) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "train loss": st.column_config.NumberColumn(format="%.3f"),
-            "val loss": st.column_config.NumberColumn(format="%.3f"),
-            "train acc %": st.column_config.NumberColumn(format="%.1f"),
-            "val acc %": st.column_config.NumberColumn(format="%.1f"),
-            "precision": st.column_config.NumberColumn(format="%.3f"),
-            "recall": st.column_config.NumberColumn(format="%.3f"),
-            "F1": st.column_config.NumberColumn(format="%.3f"),
-            "dead units %": st.column_config.NumberColumn(format="%.0f"),
-            "verdicts": st.column_config.TextColumn(width="large"),
+            "train loss": st.column_config.TextColumn(
+                help="Training loss (cross-entropy unless set to MSE)."
+            ),
+            "val loss": st.column_config.TextColumn(help="Loss on the held-out validation points."),
+            "epochs to 90%": st.column_config.TextColumn(
+                help="The first epoch at which validation accuracy reached 90%; "
+                "'then fell back' when it is below 90% now."
+            ),
+            "dead units": st.column_config.TextColumn(
+                help="Hidden units whose output is 0 on every training point (no gradient reaches them). "
+                "A dash for saturating activations (sigmoid, tanh, softsign): their zero outputs are "
+                "saturation, shown in Diagnostics."
+            ),
         },
     )
+    st.markdown("**Verdicts** (train = the training points, validation = the held-out ones)")
+    for label, r in zip(labels, rows, strict=True):
+        findings = " · ".join(f"{VERDICT_ICONS[v.level]} {v.text}" for v in r.verdicts)
+        st.markdown(f"**{label}**: {findings}")
+
+
+def _row_label(exp: Experiment, row) -> str:
+    label = exp.run_labels[row.run]
+    return label if row.diverged_epoch is None else f"{label} (diverged at epoch {row.diverged_epoch})"
 
 
 def render_seed_summary(exp: Experiment) -> None:
@@ -385,6 +416,10 @@ def render_seed_summary(exp: Experiment) -> None:
 
 def render_exports(exp: Experiment) -> None:
     """Downloads; each file is generated only when its button is clicked."""
+    from nnviz.ui import sidebar  # here, not at the top: no import cycle
+
+    # read now: a deferred download runs outside the script run, without the session state
+    preset = sidebar.active_preset(exp.cfg)
     files = [
         ("Histories CSV", lambda: export.histories_csv(exp), "nnviz-histories.csv", "text/csv"),
         ("Summary CSV", lambda: export.summary_csv(exp), "nnviz-summary.csv", "text/csv"),
@@ -395,7 +430,7 @@ def render_exports(exp: Experiment) -> None:
             "nnviz-weights.pt",
             "application/octet-stream",
         ),
-        ("HTML report", lambda: report.build_report(exp), "nnviz-report.html", "text/html"),
+        ("HTML report", lambda: report.build_report(exp, preset=preset), "nnviz-report.html", "text/html"),
         ("Dataset CSV", lambda: _dataset_csv(exp), "nnviz-data.csv", "text/csv"),
     ]
     cols = st.columns(len(files))
@@ -423,6 +458,17 @@ def render_diagnostics(exp: Experiment) -> None:
     if not exp.epoch:
         st.info("Train first: diagnostics are recorded while training.")
         return
+    grads = exp.trainer.diagnostics.arrays()
+    if len(grads["epochs"]):
+        st.subheader("Gradient norm by layer")
+        st.caption(
+            "One line per run: each weight layer's gradient norm, layer 1 to the output, log scale (faint: at "
+            "the start). Every decade lower at layer 1 is 10× less gradient reaching it: vanishing gradients."
+        )
+        first, last = grads["grad_norm"][0], grads["grad_norm"][-1]
+        epochs = (int(grads["epochs"][0]), int(grads["epochs"][-1]))
+        fig = gradient_depth_figure(first, last, labels=exp.run_labels, colors=colors, epochs=epochs)
+        charts.show(fig, key="gradient_depth")
     st.subheader("Confusion matrices (validation)")
     charts.show(plots.confusion_figure(exp.confusion("val"), titles=exp.run_labels), key="confusion")
     st.subheader("Inside the networks")

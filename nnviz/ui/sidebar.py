@@ -7,24 +7,43 @@ import hashlib
 import streamlit as st
 
 from nnviz.activations import ACTIVATIONS
-from nnviz.config import ACT_PARAMS, BOUNDS, INITS, LOSSES, OPTIMIZERS, UPLOAD, Config
+from nnviz.config import (
+    ACT_PARAMS,
+    BOUNDS,
+    INIT_NAMES,
+    INITS,
+    LOSS_NAMES,
+    LOSSES,
+    OPTIMIZER_NAMES,
+    OPTIMIZERS,
+    UPLOAD,
+    Config,
+)
 from nnviz.datasets import DATASETS
 from nnviz.presets import load_presets
 from nnviz.ui import state
 from nnviz.upload import UploadError, parse_csv
 
 PREFIX = "w_"
-LR_STEPS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+LR_STEPS = (
+    1e-5,
+    3e-5,
+    1e-4,
+    3e-4,
+    1e-3,
+    3e-3,
+    0.01,
+    0.03,
+    0.1,
+    0.3,
+    1.0,
+    3.0,
+    10.0,
+    30.0,
+    100.0,
+)  # to BOUNDS["lr"].high
 PENALTY_STEPS = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 BATCH_STEPS = (0, 1, 8, 16, 32, 64, 128, 256)
-OPTIMIZER_NAMES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
-INIT_NAMES = {
-    "default": "PyTorch default",
-    "xavier": "Xavier / Glorot",
-    "he": "He / Kaiming",
-    "uniform": "uniform(-0.5, 0.5) (TF Playground)",
-}
-LOSS_NAMES = {"ce": "cross-entropy", "mse": "mean squared error"}
 SCALAR_FIELDS = tuple(BOUNDS)
 
 
@@ -172,16 +191,12 @@ def _apply_preset() -> None:
     key = st.session_state.get("preset_choice")
     if key:
         seed_widgets(load_presets()[key].config)
-        st.session_state["preset"] = key
+        st.session_state[state.PRESET] = key
 
 
 def active_preset(cfg: Config):
     """The preset whose settings (or contrast settings) are on screen, else None."""
-    key = st.session_state.get("preset")
-    preset = load_presets().get(key) if key else None
-    if preset is not None and cfg in (preset.config, preset.contrast_config):
-        return preset
-    return None
+    return state.active_preset(cfg)
 
 
 def _dataset_changed() -> None:

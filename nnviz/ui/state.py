@@ -13,6 +13,7 @@ import streamlit as st
 from nnviz.config import UPLOAD, Config
 from nnviz.datasets import split_dataset
 from nnviz.experiment import Experiment
+from nnviz.presets import Preset, load_presets
 from nnviz.upload import UploadedData
 
 EXPERIMENT = "experiment"
@@ -23,6 +24,8 @@ ERROR = "experiment_error"
 TRAIN_ERROR = "train_error"  # why training stopped, until the next Play, Step, Reset or experiment
 UPLOADED = "uploaded"  # (sha256 hex, UploadedData) of the last valid upload
 UPLOAD_MESSAGE = "upload_message"  # (level, text) about the last upload attempt
+PRESET = "preset"  # the key of the guided experiment last loaded (shown while its settings are)
+PRESET_PARAM = "preset"  # its URL parameter
 
 
 def init_session() -> None:
@@ -30,18 +33,48 @@ def init_session() -> None:
     if CONFIG in st.session_state:
         return
     params = {key: st.query_params.get_all(key) for key in st.query_params}
+    preset_notices = _open_preset(params)
     cfg, notices = Config.from_params(params)
     st.session_state[CONFIG] = cfg
-    st.session_state[NOTICES] = notices
+    st.session_state[NOTICES] = preset_notices + notices
     st.session_state[PLAYING] = True
     from nnviz.ui.sidebar import seed_widgets  # the widgets' keys live with the widgets
 
     seed_widgets(cfg)
 
 
+def _open_preset(params: dict) -> list[str]:
+    """A URL's ``preset=KEY``: the preset's settings under the URL's own, and its explanation shown
+    while they are on screen. Removes the key from ``params``; returns notices about it."""
+    raw = params.pop(PRESET_PARAM, None)
+    if not raw:
+        return []
+    key = str(raw[-1] if isinstance(raw, list) else raw)
+    preset = load_presets().get(key)
+    if preset is None:
+        shown = key if len(key) <= 40 else key[:40] + "..."
+        return [f"preset: {shown!r} is not one of the guided experiments; ignored"]
+    params.update({k: v for k, v in preset.params.items() if k not in params})
+    st.session_state[PRESET] = key
+    return []
+
+
+def active_preset(cfg: Config) -> Preset | None:
+    """The preset whose settings (or contrast settings) are on screen, else None."""
+    key = st.session_state.get(PRESET)
+    preset = load_presets().get(key) if key else None
+    if preset is not None and cfg in (preset.config, preset.contrast_config):
+        return preset
+    return None
+
+
 def sync_url(cfg: Config) -> None:
-    """Make the address bar carry every setting (only when it changed, to avoid churn)."""
+    """Make the address bar carry every setting and the guided experiment on screen (only when it
+    changed, to avoid churn)."""
     params = cfg.to_params()
+    preset = active_preset(cfg)
+    if preset is not None:
+        params[PRESET_PARAM] = preset.key
     current = {key: st.query_params.get(key) for key in st.query_params}
     if current != params:
         st.query_params.from_dict(params)

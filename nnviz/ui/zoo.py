@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from nnviz import plots
+from nnviz import plots, plots_zoo
 from nnviz.activations import ACTIVATIONS
 from nnviz.ui import charts
 
@@ -31,10 +31,30 @@ def render_zoo() -> None:
         st.markdown(" · ".join(f"{'✓' if ok else '✗'} {name}" for name, ok in props))
         st.info(act.guidance)
     with cols[1]:
+        pick, toggle = st.columns([5, 2], vertical_alignment="bottom")
+        others = pick.multiselect(
+            "Compare with", list(ACTIVATIONS), default=[], format_func=lambda k: ACTIVATIONS[k].name,
+            key="zoo_compare", placeholder="Overlay other activations, e.g. Tanh against Sigmoid",
+        )  # fmt: skip
+        only_df = toggle.toggle(
+            "f′ only", key="zoo_df_only", help="Derivatives alone: how much gradient each passes back."
+        )
+        others = [k for k in others if k != key]
         z = torch.linspace(-5, 5, 401)
-        f, df = act.forward_backward(z, values)
-        charts.show(plots.activation_figure(z.numpy(), f.numpy(), df.numpy(), name=act.name), key="zoo_plot")
+        curves = [_curve(key, z, values)] + [_curve(k, z) for k in others]
+        title = " vs ".join(name for name, *_ in curves)
+        fig = plots_zoo.activations_figure(z.numpy(), curves, title=title, derivatives_only=only_df)
+        charts.show(fig, key="zoo_plot")
+        if any(ACTIVATIONS[k].params for k in others):
+            st.caption(f"Compared activations use their default parameters; the sliders set {act.name}'s.")
     st.dataframe(_zoo_table(), hide_index=True, width="stretch")
+
+
+def _curve(key: str, z: torch.Tensor, values: dict | None = None) -> tuple:
+    """(name, colour, f, f') of an activation over ``z``, for plots_zoo.activations_figure."""
+    act = ACTIVATIONS[key]
+    f, df = act.forward_backward(z, values)
+    return act.name, plots.activation_color(key), f.numpy(), df.numpy()
 
 
 def _zoo_table() -> pd.DataFrame:
