@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nnviz.datasets import DATASETS
+
 UPLOAD = "upload"  # the user's own CSV: the data lives in the session, not in the URL
 DATASET_KEYS = ("moons", "circles", "xor", "spiral", "gaussians", "checkerboard", "spiral3", "blobs", UPLOAD)
 ACTIVATION_KEYS = (
@@ -43,6 +45,11 @@ INIT_NAMES = {
     "uniform": "uniform(-0.5, 0.5) (TF Playground)",
 }
 LOSS_NAMES = {"ce": "cross-entropy", "mse": "mean squared error"}
+
+# Settings whose default is the dataset's (nnviz.datasets: DatasetSpec.defaults), else these: a URL or
+# a constructor that leaves one out gets the dataset's value; to_params leaves out a value equal to it.
+SHARED_DEFAULTS = {"n_samples": 400, "noise": 0.2, "n_classes": 3, "width": 8, "epochs": 1000}
+DATASET_DEFAULTS = tuple(SHARED_DEFAULTS)
 
 # Hard caps: what a URL, a file or the CLI may ask of a shared server.
 MAX_RUNS = 40  # activations x seeds
@@ -101,11 +108,11 @@ class Config:
     ``batch_size == 0`` means full batch. Seeds are ``seed, seed + 1, ..., seed + n_seeds - 1``.
     """
 
-    # Data
+    # Data (None below: the dataset's own default, see DATASET_DEFAULTS)
     dataset: str = "moons"
-    n_samples: int = 400
-    noise: float = 0.2
-    n_classes: int = 3  # only for datasets with a variable class count (blobs)
+    n_samples: int = None  # type: ignore[assignment]
+    noise: float = None  # type: ignore[assignment]
+    n_classes: int = None  # type: ignore[assignment]  # only for datasets with a variable class count (blobs)
     val_fraction: float = 0.3
     data_seed: int = 0
     standardize: bool = True
@@ -116,7 +123,7 @@ class Config:
     n_seeds: int = 1
     # Network
     hidden_layers: int = 2
-    width: int = 8
+    width: int = None  # type: ignore[assignment]
     batch_norm: bool = False
     init: str = "default"
     # Training
@@ -124,11 +131,21 @@ class Config:
     lr: float = 0.03
     momentum: float = 0.9
     batch_size: int = 0
-    epochs: int = 1000
+    epochs: int = None  # type: ignore[assignment]
     l1: float = 0.0
     l2: float = 0.0
     loss: str = "ce"
     diag_every: int = 10
+
+    def __post_init__(self):
+        for name, value in self.dataset_defaults().items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+
+    def dataset_defaults(self) -> dict[str, Any]:
+        """The values of DATASET_DEFAULTS for this config's dataset (its registry entry's, else shared)."""
+        spec = DATASETS.get(self.dataset)
+        return {**SHARED_DEFAULTS, **(spec.defaults if spec is not None else {})}
 
     @property
     def seeds(self) -> tuple[int, ...]:
@@ -160,12 +177,12 @@ class Config:
         """Flat str -> str mapping (query parameters); only values that differ from the defaults
         unless ``full`` (exports record every value, so they survive a change of defaults)."""
         out: dict[str, str] = {}
-        default = Config()
+        default = {**dataclasses.asdict(Config()), **self.dataset_defaults()}
         for name in BOUNDS:
             value = getattr(self, name)
-            if full or value != getattr(default, name):
+            if full or value != default[name]:
                 out[name] = _format(value)
-        if full or self.activations != default.activations:
+        if full or self.activations != default["activations"]:
             out["act"] = ",".join(self.activations)
         for key, value in self.act_params:
             out["p." + key] = _format(value)
@@ -177,6 +194,7 @@ class Config:
         default = cls()
         values: dict[str, Any] = {}
         notices: list[str] = []
+        fallbacks: list[tuple[str, str]] = []  # (field, why): the notice names the value used
         act_params: dict[str, float] = {}
         for key, raw in params.items():
             raw = _last(raw)
@@ -184,7 +202,7 @@ class Config:
                 try:
                     values[key] = _parse_field(key, raw, getattr(default, key))
                 except ValueError as exc:
-                    notices.append(f"{key}: {exc}; using {_format(getattr(default, key))}")
+                    fallbacks.append((key, str(exc)))
             elif key == "act":
                 try:
                     values["activations"] = _parse_activations(raw)
@@ -200,6 +218,7 @@ class Config:
                 notices.append(f"unknown parameter {_clip(key)!r} ignored")
         values["act_params"] = tuple(sorted(act_params.items()))
         cfg = cls(**values)
+        notices = [f"{key}: {why}; using {_format(getattr(cfg, key))}" for key, why in fallbacks] + notices
         if cfg.n_runs > MAX_RUNS:
             n_seeds = max(1, MAX_RUNS // len(cfg.activations))
             notices.append(

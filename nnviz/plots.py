@@ -64,7 +64,7 @@ BOUNDARY_TEMPLATE = go.layout.Template(  # the defaults of the boundary panels, 
 # activations get four that every colour vision tells apart. Linear, the baseline, is grey.
 ACTIVATION_COLORS = {
     "linear": "#6B6B6B", "sigmoid": "#882255", "tanh": "#117733", "relu": "#332288",
-    "leaky_relu": "#CC6677", "prelu": "#44AA99", "elu": "#999933", "selu": "#AA4499", "gelu": "#88CCEE",
+    "leaky_relu": "#999933", "prelu": "#44AA99", "elu": "#CC6677", "selu": "#AA4499", "gelu": "#88CCEE",
     "silu": "#DDCC77", "mish": "#661100", "softplus": "#6699CC", "softsign": "#AA7744",
 }  # fmt: skip
 

@@ -6,11 +6,12 @@ Every run gets exactly one *fit* verdict, the first of these that holds (so no t
 ``untrained``   no epoch trained yet
 ``diverged``    the training loss became NaN or infinite (the run was frozen)
 ``chance``      training accuracy within CHANCE_MARGIN of always answering the most common class
-``flat_loss``   training loss at least FLAT_LOSS x the loss of a constant guess of the class shares: the
-                outputs barely moved from that guess, whatever the accuracy says
+``worse_than_guess`` training loss above WORSE_LOSS x the loss of a constant guess of the class shares:
+                confidently wrong outputs (a too-high learning rate, saturated units)
+``flat_loss``   training loss at least FLAT_LOSS x that constant guess's loss: the outputs barely moved
+                from that guess, whatever the accuracy says
 ``underfit``    training accuracy below FIT_ACC: the network does not fit its own training data
-``overfit``     it fits the training data, and the validation loss (mean of the last WINDOW epochs) is
-                at least OVERFIT_LOSS_RATIO x its own minimum and OVERFIT_LOSS_RISE above it, reached
+``overfit``     it fits the training data, and the validation loss (now) is at least OVERFIT_LOSS_RATIO x its own minimum and OVERFIT_LOSS_RISE above it, reached
                 more than WINDOW epochs ago, while the training loss fell to TRAIN_FELL x its value then or
                 less; or training accuracy is OVERFIT_GAP or more above validation (last WINDOW epochs)
 ``overfit_start`` the same with the milder EARLY_LOSS_RATIO / EARLY_LOSS_RISE / EARLY_GAP
@@ -37,6 +38,7 @@ import numpy as np
 FIT_ACC = 0.90
 CHANCE_MARGIN = 0.05
 FLAT_LOSS = 0.90
+WORSE_LOSS = 1.10
 GOOD_VAL_ACC = 0.85
 WINDOW = 10  # epochs averaged for "now", and how long ago the validation minimum must lie
 OVERFIT_LOSS_RATIO, OVERFIT_LOSS_RISE, OVERFIT_GAP = 1.5, 0.05, 0.10
@@ -48,10 +50,10 @@ VANISHING_RATIO = 1e-2  # layer-1 / output-layer gradient norm below this (first
 DEAD_FRACTION = 0.5  # more dead units than this in a layer
 SATURATED_FRACTION = 0.5
 
-NOT_FITTING = ("chance", "flat_loss", "underfit")
+NOT_FITTING = ("chance", "worse_than_guess", "flat_loss", "underfit")
 # Short names of the codes, for tables that count verdicts (the CLI's summary over seeds).
 LABELS = {
-    "untrained": "untrained", "diverged": "diverged", "chance": "at chance", "flat_loss": "barely learning",
+    "untrained": "untrained", "diverged": "diverged", "chance": "at chance", "worse_than_guess": "worse than a guess", "flat_loss": "barely learning",
     "underfit": "underfits", "overfit": "overfitting", "overfit_start": "starting to overfit",
     "good": "fits well", "fair": "fair fit", "exploding": "exploding gradients",
     "vanishing": "vanishing gradients", "dying_relu": "dying ReLU", "dead_units": "dead units",
@@ -118,6 +120,12 @@ def fit_verdict(h: dict, diverged_epoch: int | None, guess: tuple[float, float])
         return Verdict(
             "bad", "chance", f"no better than chance: {accs} (always answering the most common class: {chance_acc:.0%})"
         )  # fmt: skip
+    if tl > WORSE_LOSS * chance_loss:
+        return Verdict(
+            "bad", "worse_than_guess",
+            f"worse than a constant guess: training loss {tl:.3g} against {chance_loss:.3g} for always "
+            f"answering the class shares, so many outputs are confidently wrong ({accs})",
+        )  # fmt: skip
     if tl >= FLAT_LOSS * chance_loss:
         return Verdict(
             "bad", "flat_loss",
@@ -147,7 +155,7 @@ def _overfitting(h: dict) -> Verdict | None:
     loss_part, ratio, rise = "", 0.0, 0.0
     if n > WINDOW and np.isfinite(val).any():
         best = int(np.nanargmin(val))
-        now = float(np.nanmean(val[-WINDOW:]))
+        now = _last(val)
         train_now = _last(train)
         if best < n - WINDOW and train_now <= TRAIN_FELL * train[best]:
             ratio, rise = now / val[best], now - val[best]

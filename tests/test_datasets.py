@@ -280,3 +280,78 @@ def test_split_bad_inputs():
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         _split(bad, y)
+
+
+# ---- each dataset's default settings and what its description says to look for ----------------
+
+
+def _default_comparison(key):
+    """The comparison a dataset opens with (its defaults, the default activations), seeds 0-2:
+    per seed, {activation: summary row}."""
+    import torch
+
+    from nnviz.config import Config
+    from nnviz.experiment import Experiment
+
+    torch.set_num_threads(1)
+    cfg, notices = Config.from_params({"dataset": key, "n_seeds": "3"})
+    assert not notices
+    exp = Experiment(cfg)
+    exp.step(cfg.epochs)
+    rows = exp.summary()
+    return [{r.activation: r for r in rows if r.seed == s} for s in cfg.seeds]
+
+
+def _e90(row):
+    return row.epochs_to_90 if row.epochs_to_90 is not None else math.inf
+
+
+def test_every_dataset_says_what_to_look_for_and_opens_with_its_own_settings():
+    from nnviz.config import Config
+
+    for key, spec in DATASETS.items():
+        assert spec.look_for, key
+        cfg = Config(dataset=key)
+        for name, value in spec.defaults.items():
+            assert getattr(cfg, name) == value
+        assert cfg.to_params() == ({"dataset": key} if key != "moons" else {})  # defaults stay out of the URL
+        assert Config.from_params({"dataset": key})[0] == cfg
+
+
+LOOK_FOR = {  # the claim of each dataset's look_for, as a check on one seed's rows
+    "moons": lambda r: (
+        max(_e90(x) for x in r.values()) <= 40
+        and _e90(r["sigmoid"]) == max(_e90(x) for x in r.values())
+        and any(x.verdicts[0].code == "overfit" for x in r.values())
+    ),
+    "circles": lambda r: (
+        all(x.val_acc >= 0.92 for x in r.values())
+        and _e90(r["sigmoid"]) > 2 * max(_e90(r[a]) for a in ("tanh", "relu", "leaky_relu"))
+    ),
+    "xor": lambda r: (
+        max(_e90(r["tanh"]), _e90(r["relu"])) <= 40
+        and _e90(r["sigmoid"]) > 1.5 * max(_e90(r["tanh"]), _e90(r["relu"]))
+    ),
+    "spiral": lambda r: (
+        max(_e90(r["relu"]), _e90(r["leaky_relu"])) < _e90(r["tanh"]) < _e90(r["sigmoid"])
+        and _e90(r["tanh"]) > 1.5 * max(_e90(r["relu"]), _e90(r["leaky_relu"]))
+        and _e90(r["sigmoid"]) > 2.5 * _e90(r["tanh"])
+    ),
+    "gaussians": lambda r: max(x.val_acc for x in r.values()) - min(x.val_acc for x in r.values()) <= 0.03,
+    "checkerboard": lambda r: (
+        min(_e90(r["relu"]), _e90(r["leaky_relu"])) < _e90(r["tanh"])
+        and _e90(r["sigmoid"]) == max(_e90(x) for x in r.values())
+        and _e90(r["sigmoid"]) > 2 * _e90(r["tanh"])
+    ),
+    "spiral3": lambda r: _e90(r["sigmoid"]) > 2 * max(_e90(r["relu"]), _e90(r["leaky_relu"])),
+    "blobs": lambda r: (
+        _e90(r["sigmoid"]) >= 2 * _e90(r["tanh"]) and all(x.val_acc > 0.94 for x in r.values())
+    ),
+}
+
+
+@pytest.mark.parametrize("key", list(DATASETS))
+def test_what_to_look_for_is_true_on_seeds_0_to_2(key):
+    for seed, rows in enumerate(_default_comparison(key)):
+        assert LOOK_FOR[key](rows), (key, seed, {a: (r.val_acc, r.epochs_to_90) for a, r in rows.items()})
+        assert max(r.val_acc for r in rows.values()) >= 0.9  # learnable: the best activation gets there

@@ -102,6 +102,14 @@ def test_flat_loss_rule_edge(train_loss, code):
         assert "training loss" in found.text and "constant guess" in found.text
 
 
+@pytest.mark.parametrize(("ratio", "code"), [(1.11, "worse_than_guess"), (1.09, "flat_loss")])
+def test_worse_than_a_guess_rule_edge(ratio, code):
+    found = judge(history(train_acc=0.84, val_acc=0.9, train_loss=ratio * math.log(2)))[0]
+    assert found.code == code
+    if code == "worse_than_guess":
+        assert "confidently wrong" in found.text and "stay close" not in found.text
+
+
 def test_flat_loss_uses_the_mse_guess_under_mse():
     assert judge(history(train_acc=0.86, train_loss=0.24), loss="mse")[0].code == "flat_loss"
     assert judge(history(train_acc=0.86, train_loss=0.24), loss="ce")[0].code == "underfit"
@@ -235,13 +243,17 @@ def test_no_contradicting_pairs_over_many_random_histories():
         d = grads(list(10 ** rng.uniform(-4, 1, 3)), list(10 ** rng.uniform(-4, 1, 3)))
         found = codes(judge(h, d))
         assert not ({"good", "fair"} & set(found) and {"vanishing", "saturated", "dying_relu"} & set(found))
-        assert (
-            sum(
-                c in ("good", "overfit", "overfit_start", "underfit", "chance", "flat_loss", "fair")
-                for c in found
-            )
-            == 1
+        fit = (
+            "good",
+            "overfit",
+            "overfit_start",
+            "underfit",
+            "chance",
+            "worse_than_guess",
+            "flat_loss",
+            "fair",
         )
+        assert sum(c in fit for c in found) == 1
 
 
 def test_default_page_flags_tanhs_overfitting():

@@ -388,7 +388,7 @@ def render_summary(exp: Experiment) -> None:
 
 def _row_label(exp: Experiment, row) -> str:
     label = exp.run_labels[row.run]
-    return label if row.diverged_epoch is None else f"{label} (diverged at epoch {row.diverged_epoch})"
+    return label if row.diverged_epoch is None else f"{label} ✕ diverged"
 
 
 def render_seed_summary(exp: Experiment) -> None:

@@ -10,6 +10,7 @@ from nnviz.activations import ACTIVATIONS
 from nnviz.config import (
     ACT_PARAMS,
     BOUNDS,
+    DATASET_DEFAULTS,
     INIT_NAMES,
     INITS,
     LOSS_NAMES,
@@ -108,7 +109,8 @@ def render_sidebar() -> None:
         )
         generated = ss[_key("dataset")] != UPLOAD
         if generated:
-            st.caption(DATASETS[ss[_key("dataset")]].description)
+            spec = DATASETS[ss[_key("dataset")]]
+            st.caption(f"{spec.description} With its default settings and activations: {spec.look_for}")
             if DATASETS[ss[_key("dataset")]].n_classes is None:
                 st.slider("Classes", 3, 5, key=_key("n_classes"))
             st.number_input("Samples", 50, int(BOUNDS["n_samples"].high), step=50, key=_key("n_samples"))
@@ -181,14 +183,14 @@ def _preset_box() -> None:
         "Guided experiment",
         [""] + list(presets),
         format_func=lambda k: presets[k].title if k else "— choose one —",
-        key="preset_choice",
+        key=state.PRESET_CHOICE,
         on_change=_apply_preset,
         help="Loads the settings of a classic experiment and explains what to look for.",
     )
 
 
 def _apply_preset() -> None:
-    key = st.session_state.get("preset_choice")
+    key = st.session_state.get(state.PRESET_CHOICE)
     if key:
         seed_widgets(load_presets()[key].config)
         st.session_state[state.PRESET] = key
@@ -200,10 +202,18 @@ def active_preset(cfg: Config):
 
 
 def _dataset_changed() -> None:
-    """Each dataset has its own sensible noise level (in its own units): start from it."""
-    key = st.session_state[_key("dataset")]
-    if key in DATASETS:
-        st.session_state[_key("noise")] = min(2.0, float(DATASETS[key].default_noise))
+    """Each dataset opens with its own settings (noise, and where needed samples, classes, width,
+    epochs; nnviz.datasets): a setting still at the previous dataset's default follows the new
+    dataset, one the user or the URL set stays."""
+    ss = st.session_state
+    key = ss[_key("dataset")]
+    if key not in DATASETS:
+        return
+    before = ss[state.CONFIG].dataset_defaults()
+    after = Config(dataset=key).dataset_defaults()
+    for name in DATASET_DEFAULTS:
+        if ss.get(_key(name), before[name]) == before[name]:
+            ss[_key(name)] = after[name]
 
 
 def _dataset_name(key: str) -> str:

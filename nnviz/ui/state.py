@@ -26,6 +26,7 @@ UPLOADED = "uploaded"  # (sha256 hex, UploadedData) of the last valid upload
 UPLOAD_MESSAGE = "upload_message"  # (level, text) about the last upload attempt
 PRESET = "preset"  # the key of the guided experiment last loaded (shown while its settings are)
 PRESET_PARAM = "preset"  # its URL parameter
+PRESET_CHOICE = "preset_choice"  # the sidebar's preset picker
 
 
 def init_session() -> None:
@@ -55,7 +56,7 @@ def _open_preset(params: dict) -> list[str]:
         shown = key if len(key) <= 40 else key[:40] + "..."
         return [f"preset: {shown!r} is not one of the guided experiments; ignored"]
     params.update({k: v for k, v in preset.params.items() if k not in params})
-    st.session_state[PRESET] = key
+    st.session_state[PRESET] = st.session_state[PRESET_CHOICE] = key
     return []
 
 
