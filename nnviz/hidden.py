@@ -86,3 +86,50 @@ def seed_agreement(probs: np.ndarray, n_seeds: int) -> np.ndarray:
 def disagreement(agreement: np.ndarray) -> np.ndarray:
     """Share of the plane ``[A]`` where not all seeds predict the same class."""
     return (agreement.max(-1) < 1.0).mean(axis=(1, 2))
+
+
+def disputed_points(labels: np.ndarray, n_seeds: int) -> np.ndarray:
+    """Per activation, the points at which its seeds do not all predict the same class.
+
+    Parameters
+    ----------
+    labels : [K, N] int
+        Every run's predicted class at N points, runs ordered activation-major (``K = A * n_seeds``:
+        run k is activation ``k // n_seeds``, seed ``k % n_seeds``), e.g. ``Experiment.predictions``.
+    n_seeds : int
+        Seeds per activation (>= 1).
+
+    Returns
+    -------
+    [A, N] bool
+        True where at least one seed of the activation predicts another class than its first seed.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or n_seeds < 1 or labels.shape[0] % n_seeds:
+        raise ValueError(f"labels must have shape (A * {n_seeds}, N), got {labels.shape}")
+    grouped = labels.reshape(labels.shape[0] // n_seeds, n_seeds, labels.shape[1])
+    return (grouped != grouped[:, :1]).any(axis=1)
+
+
+def point_disagreement(labels: np.ndarray, n_seeds: int) -> np.ndarray:
+    """Share of the points ``[A]`` at which the seeds of an activation do not all predict the same class.
+
+    Measured where the data are (unlike :func:`disagreement`, which counts the whole grid, empty
+    corners included).
+
+    Parameters
+    ----------
+    labels : [K, N] int
+        Predicted classes, runs activation-major as in :func:`disputed_points`.
+    n_seeds : int
+        Seeds per activation.
+
+    Returns
+    -------
+    [A] float
+        In [0, 1]; 0 for every activation when there are no points (N = 0).
+    """
+    disputed = disputed_points(labels, n_seeds)
+    if disputed.shape[1] == 0:
+        return np.zeros(disputed.shape[0])
+    return disputed.mean(axis=1)

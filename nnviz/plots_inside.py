@@ -4,18 +4,37 @@ where seeds disagree, and a replay animation. Plain arrays in, Plotly figures ou
 
 from __future__ import annotations
 
+import copy
+import re
+
 import numpy as np
 import plotly.graph_objects as go
 
 # The grids are built as plain dicts, like the figures of plots.py (see there why): the neurons of 3
 # layers x 16 units took ~180 ms through make_subplots and add_trace, ~10 ms so.
-from nnviz.plots import _TEMPLATE_SPEC, TEMPLATE, _axes, _axis_id, _figure, _grid, _titles, class_colors
+from nnviz.plots import (
+    _BOUNDARY_TEMPLATE_SPEC,
+    _TEMPLATE_SPEC,
+    INK,
+    NOMINAL_WIDTH,
+    TEMPLATE,
+    _axis_id,
+    _boundary_layout,
+    _figure,
+    _grid,
+    _panel_grid,
+    _point_traces,
+    _titles,
+    boundary_figure,
+    class_colors,
+    panel_titles,
+    point_density,
+    shading_images,
+)
 
 UNIT_SCALE = "RdBu"  # diverging, symmetric around 0: a unit's output sign matters
-# plotly.py's named scales, spelled out as its validation does: plotly.js has others under these names
-_UNIT_SCALE, _GREYS = (
-    go.layout.Coloraxis(colorscale=name).to_plotly_json()["colorscale"] for name in (UNIT_SCALE, "Greys")
-)
+# plotly.py's named scale, spelled out as its validation does: plotly.js has another under this name
+_UNIT_SCALE = go.layout.Coloraxis(colorscale=UNIT_SCALE).to_plotly_json()["colorscale"]
 MAX_UNITS = 16  # per layer in the neurons view; wider layers show their first 16
 
 
@@ -92,65 +111,190 @@ def transformed_figure(space: dict, y: np.ndarray, n_classes: int, *, title: str
     return fig
 
 
-def agreement_figure(agreement: np.ndarray, xs, ys, *, titles: list[str]) -> go.Figure:
-    """Per activation: where its seeds disagree. 0 = every seed predicts the same class."""
+# ---- panels of several runs: seeds, replay ------------------------------------------------------
+
+TITLE_CHAR_PX = 7  # a generous average width of a character of a 13 px panel title (Source Sans)
+_PLOT_MARGIN = 50  # px left and right of the boundary panels (plots._boundary_layout's margin)
+_PANEL_GAP = 0.02  # the gap between shared panels, a fraction of the plot's width (plots._panel_grid)
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"<[^>]+>", "", text)
+
+
+def fitting_columns(titles, *, width: float = NOMINAL_WIDTH, max_cols: int = 4) -> int:
+    """The most panels per row (1 .. ``max_cols``, at most one per title) at which every title, as
+    drawn (swatch markup included, see plots.panel_titles), fits its panel's width at TITLE_CHAR_PX a
+    character: centred titles that fit their cells cannot run into their neighbours'."""
+    longest = max((len(_plain(t)) for t in titles), default=0) * TITLE_CHAR_PX
+    for ncols in range(max(1, min(max_cols, len(titles))), 1, -1):
+        if longest <= panel_width(ncols, width):
+            return ncols
+    return 1
+
+
+def panel_width(ncols: int, width: float = NOMINAL_WIDTH) -> float:
+    """The width in px of one of ``ncols`` shared boundary panels in a figure ``width`` px wide."""
+    return (width - _PLOT_MARGIN) * (1 - _PANEL_GAP * (ncols - 1)) / ncols
+
+
+def _panels_height(n: int, ncols: int, xs, ys, width: float) -> float:
+    """plots.boundary_figure's height for ``n`` panels in rows of ``ncols`` (before the legend margin)."""
+    aspect = np.clip((ys[-1] - ys[0]) / (xs[-1] - xs[0]), 0.45, 1.3)
+    return -(-n // ncols) * (min(0.93 * width / ncols * aspect, 360) + 44) + 70
+
+
+SEEDS_ZMAX = 50  # % of the seeds off the majority drawn darkest (two classes: at most 50%)
+_SEED_SCALE = [[0.0, "#FFFFFF"], [1.0, "#4D4D4D"]]  # white to dark grey: points stay visible on it
+
+
+def agreement_figure(
+    agreement: np.ndarray, xs, ys, *, titles: list[str], title_colors=None, X_train=None, y_train=None,
+    X_val=None, y_val=None, n_classes: int | None = None, ncols: int | None = None,
+    width: float = NOMINAL_WIDTH,
+) -> go.Figure:  # fmt: skip
+    """Per activation: where its seeds disagree, laid out as the boundary panels (plots.boundary_figure).
+
+    Parameters
+    ----------
+    agreement : [A, R, R, C] share of an activation's seeds predicting each class (hidden.seed_agreement);
+        a panel is white where every seed predicts the same class, darker the more seeds leave the majority.
+    xs, ys : [R] grid axes in data coordinates (the panels show exactly the grid, as the boundary panels).
+    titles : A panel titles; ``title_colors`` (A colours) puts a swatch of each activation's colour before.
+    X_train, y_train, X_val, y_val : the data drawn on every panel, as on the boundary panels (optional).
+    n_classes : C (default: agreement's last axis). ncols : panels per row (default: as many as up to 4
+        whose titles fit, fitting_columns). width : the width in px the figure gets on the page.
+    """
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
     n = len(agreement)
-    ncols = min(4, n)
-    rows = -(-n // ncols)
-    # make_subplots' default spacings (with titles)
-    layout, domains, grid_ref = _grid(
-        rows, ncols, hspace=0.2 / ncols, vspace=0.5 / rows, share_x=True, share_y="all"
-    )
+    n_classes = n_classes or agreement.shape[-1]
+    ncols = max(1, min(ncols or fitting_columns(panel_titles(titles, title_colors), width=width), n))
+    layout, grid_ref = _panel_grid(
+        n, ncols, titles, title_colors, shared=True, height=_panels_height(n, ncols, xs, ys, width),
+        template=_BOUNDARY_TEMPLATE_SPEC,
+    )  # fmt: skip
+    parts = [
+        (p, X, y, None) for p, X, y in (("train", X_train, y_train), ("val", X_val, y_val)) if X is not None
+    ]
+    density = point_density(sum(len(X) for _, X, _, _ in parts))
+    heat = dict(x0=float(xs[0]), dx=float(xs[1] - xs[0]), y0=float(ys[0]), dy=float(ys[1] - ys[0]))
     traces = []
     for a in range(n):
         disagree = 1.0 - agreement[a].max(-1)  # 0 (all agree) .. 1 - 1/C
-        s = _axis_id(a + 1)
+        axes = dict(xaxis=f"x{_axis_id(a + 1)}", yaxis=f"y{_axis_id(a + 1)}")
         traces.append(dict(
-            type="heatmap", z=np.round(disagree * 100).astype(np.uint8),
-            x0=float(xs[0]), dx=float(xs[1] - xs[0]), y0=float(ys[0]), dy=float(ys[1] - ys[0]),
-            zmin=0, zmax=50, colorscale=_GREYS, showscale=a == 0,
-            colorbar=dict(title=dict(text="seeds<br>disagree %"), len=0.6), xaxis=f"x{s}", yaxis=f"y{s}",
-            hovertemplate="%{z}% of seeds disagree with the majority<extra></extra>",
+            heat, type="heatmap", z=np.round(disagree * 100).astype(np.uint8), coloraxis="coloraxis",
+            hovertemplate="%{z}% of the seeds predict another class than the majority<extra></extra>", **axes,
         ))  # fmt: skip
-    for axis in _axes(layout, "y"):
-        axis.update(scaleanchor="x", scaleratio=1)
+        if parts:
+            traces += [dict(t, **axes) for t in _point_traces(parts, a, class_colors(n_classes), density)]
+    _boundary_layout(layout, xs, ys, n_classes, False)
+    colorbar = dict(
+        layout["coloraxis"]["colorbar"], tickvals=[0, 25, 50], ticktext=["0%", "25%", "50%"],
+        title=dict(text="seeds off the majority", side="top", font=dict(size=11)),
+    )  # fmt: skip
     layout.update(
-        annotations=_titles(titles, domains, size=16), template=_TEMPLATE_SPEC, height=rows * 260 + 60,
-        margin=dict(l=30, r=30, t=40, b=20),
+        coloraxis=dict(colorscale=_SEED_SCALE, cmin=0, cmax=SEEDS_ZMAX, showscale=True, colorbar=colorbar),
+        uirevision="agreement",
     )  # fmt: skip
     return _figure(traces, layout, grid_ref)
 
 
-def replay_figure(snapshots: list[tuple[int, np.ndarray]], xs, ys, *, run: int, title: str) -> go.Figure:
-    """A Plotly animation of one run's boundary forming: one frame per kept snapshot."""
+def epoch_titles(labels, epoch: int, val_acc=None) -> list[str]:
+    """Each run's panel title at a replay ``epoch``: "ReLU · epoch 120 · val 87%".
 
-    def z_of(probs):  # [R, R, C] uint8 -> P(class 1) or argmax class
-        return probs[..., 1] if probs.shape[-1] == 2 else probs.argmax(-1).astype(np.uint8)
+    ``val_acc`` : [E, K] validation accuracy history (row e - 1 = epoch e, NaN once a run diverged),
+    e.g. ``trainer.history()["val_acc"]``; at epoch 0 the runs are "untrained", a dash where there is
+    no accuracy (diverged, or beyond the history). None: the epoch alone.
+    """
+    if val_acc is None:
+        return [f"{label} · epoch {epoch}" for label in labels]
+    val_acc = np.asarray(val_acc, dtype=np.float64).reshape(-1, len(labels))
+    if epoch == 0:
+        return [f"{label} · epoch 0 · untrained" for label in labels]
+    row = val_acc[epoch - 1] if epoch <= len(val_acc) else np.full(len(labels), np.nan)
+    return [
+        f"{label} · epoch {epoch} · " + (f"val {acc:.0%}" if np.isfinite(acc) else "val –")
+        for label, acc in zip(labels, row, strict=True)
+    ]
 
-    binary = snapshots[0][1].shape[-1] == 2
-    scale = "PuOr" if binary else "Viridis"
-    zmax = 255 if binary else snapshots[0][1].shape[-1] - 1
-    heat = dict(x0=float(xs[0]), dx=float(xs[1] - xs[0]), y0=float(ys[0]), dy=float(ys[1] - ys[0]),
-                zmin=0, zmax=zmax, colorscale=scale, showscale=False)  # fmt: skip
-    fig = go.Figure(go.Heatmap(z=z_of(snapshots[0][1][run]), **heat))
-    fig.frames = [
-        go.Frame(data=[go.Heatmap(z=z_of(probs[run]), **heat)], name=str(epoch)) for epoch, probs in snapshots
-    ]
-    steps = [
-        dict(
-            method="animate",
-            label=str(epoch),
-            args=[[str(epoch)], dict(mode="immediate", frame=dict(duration=0))],
-        )
-        for epoch, _ in snapshots
-    ]
-    fig.update_layout(
-        template=TEMPLATE, title=title, height=480, margin=dict(l=40, r=20, t=50, b=40),
-        yaxis=dict(scaleanchor="x", scaleratio=1),
-        sliders=[dict(steps=steps, currentvalue=dict(prefix="epoch "), pad=dict(t=30))],
-        updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.12, xanchor="left", buttons=[
-            dict(label="▶ replay", method="animate",
-                 args=[None, dict(frame=dict(duration=120, redraw=True), fromcurrent=True)]),
-        ])],
+
+REPLAY_CONTROLS = 84  # px under the legend and colour bar for the slider and the play / pause buttons
+_BUTTONS_PX = 190  # room the two buttons take left of the slider
+
+
+def replay_figure(
+    snapshots: list[tuple[int, np.ndarray]], xs, ys, *, run: int, title: str, X_train=None, y_train=None,
+    val_acc=None, color: str | None = None, width: float = NOMINAL_WIDTH,
+) -> go.Figure:  # fmt: skip
+    """A Plotly animation of one run's boundary forming: one frame per kept snapshot.
+
+    The panel is a boundary panel (plots.boundary_figure: class colours faded by confidence, the
+    training points, the P(class 1) colour bar for two classes); each frame swaps its shading image
+    and its title (epoch and validation accuracy, epoch_titles).
+
+    Parameters
+    ----------
+    snapshots : (epoch, [K, R, R, C] uint8 probabilities) per kept epoch, as Experiment.snapshots.
+    xs, ys : [R] the snapshots' grid axes. run : which of the K runs. title : its label.
+    X_train, y_train : the training points and classes (optional). val_acc : [E, K] validation
+        accuracy history (for the titles, optional). color : the run's colour, for the title's swatch.
+    """
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    n_classes = snapshots[0][1].shape[-1]
+    acc = None if val_acc is None else np.asarray(val_acc, dtype=np.float64)[:, run : run + 1]
+    titles = {epoch: epoch_titles([title], epoch, acc) for epoch, _ in snapshots}
+    if X_train is None:
+        X_train, y_train = np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+    none = np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+    colors = None if color is None else [color]
+    fig = boundary_figure(
+        xs, ys, snapshots[0][1][run : run + 1], titles=titles[snapshots[0][0]], X_train=X_train,
+        y_train=y_train, X_val=none[0], y_val=none[1], pred_train=None, pred_val=None, n_classes=n_classes,
+        show_val=False, ncols=1, title_colors=colors, width=width,
     )  # fmt: skip
-    return fig
+    # on as plain dicts (50 frames through plotly's validation took ~0.3 s); the numpy arrays stay arrays
+    data, layout = copy.deepcopy(fig._data), copy.deepcopy(fig._layout)
+    frames = []
+    for epoch, probs in snapshots:
+        image = dict(shading_images(probs[run : run + 1], xs, ys, n_classes)[0], xref="x", yref="y")
+        annotation = dict(layout["annotations"][0], text=panel_titles(titles[epoch], colors)[0])
+        frames.append(dict(name=str(epoch), layout=dict(images=[image], annotations=[annotation])))
+    _replay_controls(layout, [epoch for epoch, _ in snapshots])
+    out = go.Figure(dict(data=data, layout=layout, frames=frames, _grid_ref=fig._grid_ref), _validate=False)
+    out._validate = out.layout._validate = True  # later edits are validated, as plots._figure's
+    for trace in out.data:
+        trace._validate = True
+    return out
+
+
+def _replay_controls(layout: dict, epochs: list[int]) -> None:
+    """The slider and the play / pause buttons in a row of their own under the legend and colour bar
+    (which keep their place: they are placed in px from the panels' bottom)."""
+    margin = layout["margin"]
+    top = margin["b"] + 8  # px under the panels: the row's top
+    margin["b"] += REPLAY_CONTROLS
+    layout["height"] += REPLAY_CONTROLS
+    bottom, height = margin["b"], layout["height"]
+    layout["legend"]["y"] = (bottom - 43) / height
+    layout["coloraxis"]["colorbar"]["y"] = (bottom - 75) / height
+    row = -top / (height - margin["t"] - bottom)  # in paper coordinates
+    still = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
+    steps = [dict(method="animate", label=str(e), args=[[str(e)], still]) for e in epochs]
+    play = dict(frame=dict(duration=150, redraw=True), fromcurrent=True, transition=dict(duration=0))
+    pause = dict(mode="immediate", frame=dict(duration=0, redraw=False), transition=dict(duration=0))
+    layout.update(
+        uirevision="replay",
+        sliders=[dict(  # the steps' labels are transparent: 50 of them do not fit; the current one shows
+            steps=steps, active=0, x=0, len=1, y=row, yanchor="top", pad=dict(l=_BUTTONS_PX, t=0, b=0, r=10),
+            currentvalue=dict(prefix="epoch ", font=dict(size=13, color=INK)),
+            font=dict(size=10, color="rgba(0,0,0,0)"), ticklen=4, minorticklen=2,
+        )],
+        updatemenus=[dict(
+            type="buttons", direction="left", showactive=False, x=0, xanchor="left", y=row, yanchor="top",
+            pad=dict(t=18, l=0, r=0, b=0), buttons=[
+                dict(label="▶ replay", method="animate", args=[None, play]),
+                dict(label="❚❚ pause", method="animate", args=[[None], pause]),
+            ],
+        )],
+    )  # fmt: skip

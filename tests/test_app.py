@@ -226,3 +226,51 @@ def test_the_first_page_paints_the_boundaries_as_plain_pictures(monkeypatch, ser
     assert all(name in body for name in ("ReLU", "Tanh", "GELU")) and "<script" not in body
     at.button(key="step").click().run()
     assert not [h for h in at.get("html") if "nnviz-first-paint" in h.proto.body]
+
+
+def test_a_preset_travels_in_the_url_and_brings_its_explanation():
+    from nnviz.presets import load_presets
+
+    preset = load_presets()["03-dying-relu"]
+    at = run_app({"preset": preset.key})  # the key alone loads the preset's settings
+    assert at.session_state["experiment"].cfg == preset.config
+    assert any(preset.title in i.value for i in at.info), [i.value for i in at.info]
+    assert at.query_params["preset"] == preset.key and at.query_params["lr"] == "8.0"
+    assert at.selectbox(key="preset_choice").value == preset.key
+    at.slider(key="w_width").set_value(12).run()  # the user moves on: the claim no longer applies
+    assert "preset" not in at.query_params
+    assert not any(preset.title in i.value for i in at.info)
+
+
+def test_a_bad_preset_in_the_url_warns_and_keeps_the_rest():
+    at = run_app({"preset": "99-<b>nope</b>", "width": "12"})
+    assert any("preset" in w.value and "not one of the guided experiments" in w.value for w in at.warning)
+    assert at.session_state["experiment"].cfg.width == 12
+
+
+def test_picking_a_dataset_applies_its_defaults_unless_the_user_set_them():
+    at = run_app()
+    at.selectbox(key="w_dataset").set_value("xor").run()
+    cfg = at.session_state["experiment"].cfg
+    assert (cfg.noise, cfg.epochs) == (0.1, 300)
+    assert at.query_params.get("noise") is None and at.query_params["dataset"] == "xor"
+    at.slider(key="w_noise").set_value(0.3).run()  # the user's own noise stays on the next dataset
+    at.selectbox(key="w_dataset").set_value("circles").run()
+    cfg = at.session_state["experiment"].cfg
+    assert cfg.noise == 0.3 and cfg.epochs == 300  # circles' epochs (xor's were still the default)
+    at.selectbox(key="w_dataset").set_value("checkerboard").run()
+    cfg = at.session_state["experiment"].cfg
+    assert (cfg.n_samples, cfg.width, cfg.epochs, cfg.noise) == (1000, 32, 500, 0.3)
+
+
+def test_the_summary_names_every_run_with_one_verdict_line_and_people_numbers():
+    at = run_app({"preset": "07-too-high-learning-rate", "epochs": "20"})
+    exp = at.session_state["experiment"]
+    exp.step(20)
+    at.button(key="step").click().run()  # a rerun with the trained experiment (Step: nothing left)
+    lines = [m.value for m in at.markdown if m.value.startswith("**") and "**:" in m.value]
+    assert [line.split("**")[1] for line in lines] == ["Linear (identity) ✕ diverged", "ReLU", "Tanh"]
+    assert "diverged at epoch" in lines[0]
+    table = at.dataframe[0].value
+    assert "e+" in table["train loss"][0] and "." in table["train loss"][0]  # 2.3e+16, not 23066568539766784
+    assert all(cell != "None" for column in table.columns for cell in table[column].astype(str))

@@ -6,9 +6,11 @@ import numpy as np
 import streamlit as st
 
 from nnviz import hidden, plots, plots_inside, report
+from nnviz.activations import get_activation
 from nnviz.boundary import quantize
 from nnviz.experiment import Experiment
 from nnviz.ui import charts
+from nnviz.ui.panels import MAIN_WIDTH
 
 NEURON_RESOLUTION = 40
 SEED_RESOLUTION = 100
@@ -71,19 +73,41 @@ def render_replay(exp: Experiment) -> None:
     grid = exp.snapshot_grid
     X_train, y_train = exp.data_xy("train")
     X_val, y_val = exp.data_xy("val")
+    val_acc = exp.trainer.history()["val_acc"]
+    colors = report.run_colors(exp)
+    # as many panels a row as the longest title any epoch can have fits ("untrained" is the longest)
+    longest = plots.panel_titles(
+        [f"{label} · epoch {epochs[-1]} · untrained" for label in exp.run_labels], colors
+    )
     fig = plots.boundary_figure(
-        grid.xs, grid.ys, probs, titles=[f"{label} · epoch {epoch}" for label in exp.run_labels],
+        grid.xs, grid.ys, probs, titles=plots_inside.epoch_titles(exp.run_labels, epoch, val_acc),
         X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val, pred_train=None, pred_val=None,
-        n_classes=exp.split.n_classes, ncols=min(4, exp.trainer.n_runs),
-        title_colors=report.run_colors(exp),
+        n_classes=exp.split.n_classes, ncols=plots_inside.fitting_columns(longest, width=MAIN_WIDTH),
+        title_colors=colors, width=MAIN_WIDTH,
     )  # fmt: skip
     charts.show(fig, key="replay")
-    with st.expander("Animation of one run"):
-        run = _pick_run(exp, "replay_run")
-        charts.show(
-            plots_inside.replay_figure(snaps, grid.xs, grid.ys, run=run, title=exp.run_labels[run]),
-            key="replay_anim",
-        )
+    anim = st.expander("Animation of one run", key="replay_anim_open", on_change="rerun")
+    if anim.open:  # built only when opened: ~50 shading images
+        with anim:
+            run = _pick_run(exp, "replay_run")
+            charts.show(
+                _replay_animation(exp, run, X_train, y_train, val_acc, colors[run]), key="replay_anim"
+            )
+
+
+def _replay_animation(exp: Experiment, run: int, X_train, y_train, val_acc, color: str):
+    """The animation of one run, rebuilt only when a snapshot was added (or another run is picked)."""
+    snaps, grid = exp.snapshots, exp.snapshot_grid
+    key = (id(exp), hash(exp.cfg), run, len(snaps), snaps[-1][0])
+    cached = st.session_state.get("replay_anim_cache")
+    if cached is None or cached[0] != key:
+        fig = plots_inside.replay_figure(
+            snaps, grid.xs, grid.ys, run=run, title=exp.run_labels[run], X_train=X_train, y_train=y_train,
+            val_acc=val_acc, color=color, width=MAIN_WIDTH,
+        )  # fmt: skip
+        cached = (key, fig)
+        st.session_state["replay_anim_cache"] = cached
+    return cached[1]
 
 
 def _stop_following() -> None:
@@ -91,16 +115,32 @@ def _stop_following() -> None:
 
 
 def render_seeds(exp: Experiment) -> None:
-    if exp.cfg.n_seeds < 2:
+    n_seeds = exp.cfg.n_seeds
+    if n_seeds < 2:
         st.info(
             "Boundaries differ from seed to seed. Set *Seeds per activation* in the sidebar to 2 or more to see "
             "where they disagree, and the mean ± std of every metric in the summary."
         )
         return
-    grid, probs = exp.boundary(SEED_RESOLUTION)
-    agreement = hidden.seed_agreement(quantize(probs), exp.cfg.n_seeds)
-    share = hidden.disagreement(agreement)
-    names = [exp.run_labels[a * exp.cfg.n_seeds].split(" (seed")[0] for a in range(len(exp.cfg.activations))]
-    titles = [f"{n} · {s:.0%} of the plane disputed" for n, s in zip(names, share, strict=True)]
-    st.caption(f"Dark where the {exp.cfg.n_seeds} seeds of an activation predict different classes.")
-    charts.show(plots_inside.agreement_figure(agreement, grid.xs, grid.ys, titles=titles), key="agreement")
+    grid, probs = exp.boundary(SEED_RESOLUTION)  # exp.make_grid: the region of the Compare tab's panels
+    agreement = hidden.seed_agreement(quantize(probs), n_seeds)
+    # disagreement where the data are: at the training and validation points, not in empty corners
+    labels = np.concatenate([exp.predictions("train"), exp.predictions("val")], axis=1)
+    share = hidden.point_disagreement(labels, n_seeds)
+    acts = [exp.trainer.runs[a * n_seeds][0] for a in range(len(agreement))]
+    titles = [
+        f"{get_activation(act).name} · seeds disagree on {s:.0%} of the points"
+        for act, s in zip(acts, share, strict=True)
+    ]
+    st.caption(
+        f"Dark where the {n_seeds} seeds of an activation predict different classes. The share in each "
+        "title counts the data points (train and validation) at which they do."
+    )
+    X_train, y_train = exp.data_xy("train")
+    X_val, y_val = exp.data_xy("val")
+    fig = plots_inside.agreement_figure(
+        agreement, grid.xs, grid.ys, titles=titles, title_colors=[plots.activation_color(a) for a in acts],
+        X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val, n_classes=exp.split.n_classes,
+        width=MAIN_WIDTH,
+    )  # fmt: skip
+    charts.show(fig, key="agreement")
