@@ -287,8 +287,8 @@ def boundary_figure(
         if note:
             s = _axis_id(k + 1)
             layout["annotations"].append(dict(
-                text=note, showarrow=False, xref=f"x{s} domain", yref=f"y{s} domain", x=0.5, y=0.5,
-                font=dict(size=12, color=INK), bgcolor="rgba(255,255,255,0.85)", borderpad=4,
+                text=note, showarrow=False, xref=f"x{s} domain", yref=f"y{s} domain", x=0.5, y=0.97,
+                yanchor="top", font=dict(size=11, color=INK), bgcolor="rgba(255,255,255,0.85)", borderpad=3,
             ))  # fmt: skip
     _boundary_layout(layout, xs, ys, n_classes, discretize)
     return _figure(traces, layout, grid_ref)

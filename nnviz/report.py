@@ -277,7 +277,9 @@ def panel_states(exp: Experiment, probs: np.ndarray) -> tuple[list[bool], list[s
             notes.append(f"diverged at epoch {epoch}:<br>weights frozen, boundary meaningless")
         elif exp.epoch and top[k] < 1 / c + FLAT_MARGIN:
             share = "50%" if c == 2 else f"{1 / c:.0%} for every class"
-            notes.append(f"outputs within {FLAT_MARGIN:.0%} of {share}<br>everywhere: no boundary")
+            notes.append(
+                f"outputs within {FLAT_MARGIN:.0%} of {share} everywhere:<br>the line is barely decided"
+            )
         else:
             notes.append(None)
     return muted, notes
