@@ -20,9 +20,10 @@ import warnings
 import torch
 
 from nnviz.config import Config
-from nnviz.datasets import make_dataset, split_dataset
-from nnviz.reference import train_reference
-from nnviz.training import LockstepTrainer
+from nnviz.data.generators import make_dataset
+from nnviz.data.split import split_dataset
+from nnviz.engine.reference import train_reference
+from nnviz.engine.trainer import LockstepTrainer
 
 ACTS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus")
 SKLEARN_ACTS = {"sigmoid": "logistic", "tanh": "tanh", "relu": "relu"}

@@ -4,7 +4,7 @@ Every entry provides ``forward(z, params=None, out=None)`` (autograd-friendly wh
 None) and ``backward(grad, z, f, params=None, out=None)`` returning ``grad * f'(z)`` given
 ``f = forward(z)``; ``forward_backward`` and ``derivative`` derive f'(z) from ``backward`` with a
 ones gradient; ``bind(params)`` gives both with the parameter values resolved once, and ``calls``
-binds them to given tensors as zero-argument calls (the batched trainer's hot path). The kernels live in :mod:`nnviz.kernels`; they
+binds them to given tensors as zero-argument calls (the batched trainer's hot path). The kernels live in :mod:`nnviz.engine.kernels`; they
 are float32-safe and overflow-free for ``|z|`` up to 1e4, and at kinks the derivative follows
 PyTorch autograd: relu'(0) = 0, leaky/prelu'(0) = a, elu'(0) = alpha, selu'(0) = scale * alpha
 (the negative branch owns ``z == 0``).
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from nnviz.kernels import KERNELS
+from nnviz.engine.kernels import KERNELS
 
 __all__ = ["ACTIVATIONS", "Activation", "Param", "get_activation"]
 

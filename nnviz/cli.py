@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from nnviz import export
+from nnviz.analysis.verdicts import LABELS
 from nnviz.config import Config
 from nnviz.experiment import Experiment
-from nnviz.verdicts import LABELS
 
 CHUNK = 10  # epochs between progress updates
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nnviz.datasets import DATASETS
+from nnviz.data.generators import DATASETS
 
 UPLOAD = "upload"  # the user's own CSV: the data lives in the session, not in the URL
 DATASET_KEYS = ("moons", "circles", "xor", "spiral", "gaussians", "checkerboard", "spiral3", "blobs", UPLOAD)
@@ -46,7 +46,7 @@ INIT_NAMES = {
 }
 LOSS_NAMES = {"ce": "cross-entropy", "mse": "mean squared error"}
 
-# Settings whose default is the dataset's (nnviz.datasets: DatasetSpec.defaults), else these: a URL or
+# Settings whose default is the dataset's (nnviz.data.generators: DatasetSpec.defaults), else these: a URL or
 # a constructor that leaves one out gets the dataset's value; to_params leaves out a value equal to it.
 SHARED_DEFAULTS = {"n_samples": 400, "noise": 0.2, "n_classes": 3, "width": 8, "epochs": 1000}
 DATASET_DEFAULTS = tuple(SHARED_DEFAULTS)

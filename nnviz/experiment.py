@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnviz import metrics
 from nnviz.activations import get_activation
-from nnviz.boundary import Grid, grid_probabilities, make_grid, quantize
+from nnviz.analysis import metrics
+from nnviz.analysis.boundary import Grid, grid_probabilities, make_grid, quantize
+from nnviz.analysis.verdicts import Verdict, verdicts
 from nnviz.config import UPLOAD, Config
-from nnviz.datasets import Split, get_dataset, make_dataset, split_dataset
-from nnviz.training import LockstepTrainer
-from nnviz.verdicts import Verdict, verdicts
+from nnviz.data.generators import get_dataset, make_dataset
+from nnviz.data.split import Split, split_dataset
+from nnviz.engine.trainer import LockstepTrainer
 
 REACH_ACC = 0.9  # "epochs to reach 90% validation accuracy"
 MAX_SNAPSHOTS = 50  # replay frames kept per run (plus epoch 0): bounded memory

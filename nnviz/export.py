@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from nnviz.config import Config
+from nnviz.engine.model import reference_model
 from nnviz.experiment import Experiment
-from nnviz.model import reference_model
 
 SPLITS = ("train", "val")
 CONFIG_FORMAT = "nnviz-config/1"

@@ -17,9 +17,10 @@ import numpy as np
 
 from nnviz import fmt, plots
 from nnviz.activations import ACTIVATIONS
-from nnviz.boundary import quantize
+from nnviz.analysis.boundary import quantize
 from nnviz.config import INIT_NAMES, LOSS_NAMES, OPTIMIZER_NAMES, UPLOAD, Config
-from nnviz.datasets import DATASETS, Split
+from nnviz.data.generators import DATASETS
+from nnviz.data.split import Split
 from nnviz.experiment import REACH_ACC, Experiment
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def _dataset_name(cfg: Config) -> str:
 
 def _split_sizes(cfg: Config, split: Split | None) -> tuple[int, int] | None:
     """(training points, validation points): the split's, else those ``cfg`` generates (as
-    nnviz.datasets.split_dataset divides them); None for uploaded data without its split."""
+    nnviz.data.generators.split_dataset divides them); None for uploaded data without its split."""
     if split is not None:
         return len(split.y_train), len(split.y_val)
     spec = DATASETS.get(cfg.dataset)

@@ -1,4 +1,4 @@
-"""Tests for nnviz.datasets."""
+"""Tests for nnviz.data.generators."""
 
 import math
 
@@ -6,15 +6,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from nnviz.datasets import (
-    DATASETS,
-    DatasetSpec,
-    Split,
-    get_dataset,
-    make_blobs,
-    make_dataset,
-    split_dataset,
-)
+from nnviz.data.generators import DATASETS, DatasetSpec, get_dataset, make_blobs, make_dataset
+from nnviz.data.split import Split, split_dataset
 
 KEYS = list(DATASETS)
 FIXED_KEYS = [k for k in KEYS if DATASETS[k].n_classes is not None]

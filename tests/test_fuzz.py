@@ -10,8 +10,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnviz import hidden, plots, plots_inside
-from nnviz.boundary import quantize
+from nnviz import plots, plots_inside
+from nnviz.analysis import inside
+from nnviz.analysis.boundary import quantize
 from nnviz.config import ACTIVATION_KEYS, INITS, LOSSES, OPTIMIZERS, Config
 from nnviz.experiment import Experiment
 from nnviz.report import report_figures
@@ -53,16 +54,16 @@ def render_everything(exp: Experiment) -> None:
     for _, fig in report_figures(exp):
         fig.to_json()
     grid = exp.make_grid(20)
-    maps = hidden.unit_maps(exp.trainer, 0, grid, exp.split.mean, exp.split.scale)
-    plots_inside.neurons_figure(maps, grid.xs, grid.ys, slopes=hidden.prelu_slopes(exp.trainer, 0)).to_json()
+    maps = inside.unit_maps(exp.trainer, 0, grid, exp.split.mean, exp.split.scale)
+    plots_inside.neurons_figure(maps, grid.xs, grid.ys, slopes=inside.prelu_slopes(exp.trainer, 0)).to_json()
     X = np.concatenate([exp.split.X_train, exp.split.X_val])
     y = np.concatenate([exp.split.y_train, exp.split.y_val])
-    lines = (hidden.grid_lines(grid, 5, 10) - exp.split.mean) / exp.split.scale
+    lines = (inside.grid_lines(grid, 5, 10) - exp.split.mean) / exp.split.scale
     for units in (None, (0, 0) if exp.cfg.width == 1 else (0, 1)):
-        space = hidden.transformed_space(exp.trainer, 0, 0, X, lines.astype(np.float32), units=units)
+        space = inside.transformed_space(exp.trainer, 0, 0, X, lines.astype(np.float32), units=units)
         plots_inside.transformed_figure(space, y, exp.split.n_classes, title="t").to_json()
     _, probs = exp.boundary(20)
-    agreement = hidden.seed_agreement(quantize(probs), exp.cfg.n_seeds)
+    agreement = inside.seed_agreement(quantize(probs), exp.cfg.n_seeds)
     plots_inside.agreement_figure(agreement, grid.xs, grid.ys, titles=["a"] * len(agreement)).to_json()
     g = exp.snapshot_grid
     plots_inside.replay_figure(exp.snapshots, g.xs, g.ys, run=0, title="r").to_json()

@@ -1,4 +1,4 @@
-"""Tests for the Seeds and Replay views: the point-based seed disagreement (nnviz.hidden), the seeds
+"""Tests for the Seeds and Replay views: the point-based seed disagreement (nnviz.analysis.inside), the seeds
 figure laid out as the boundary panels, the replay animation (shading frames, points, colour bar,
 controls that do not overlap) and the replay titles with the accuracy at each epoch."""
 
@@ -12,8 +12,9 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from nnviz import hidden, plots, plots_inside
-from nnviz.boundary import make_grid, quantize
+from nnviz import plots, plots_inside
+from nnviz.analysis import inside
+from nnviz.analysis.boundary import make_grid, quantize
 
 MAIN_WIDTH = 880  # nnviz.ui.panels.MAIN_WIDTH (not imported: that module imports streamlit)
 CHAR_PX = 7  # a generous average width of a 13 px title character
@@ -47,39 +48,39 @@ LABELS = np.array(
 
 def test_disputed_points_marks_where_any_seed_differs():
     expected = np.array([[False, True, False, False], [True, False, False, True]])
-    np.testing.assert_array_equal(hidden.disputed_points(LABELS, 3), expected)
+    np.testing.assert_array_equal(inside.disputed_points(LABELS, 3), expected)
 
 
 def test_point_disagreement_is_the_share_of_disputed_points():
-    np.testing.assert_allclose(hidden.point_disagreement(LABELS, 3), [0.25, 0.5])
+    np.testing.assert_allclose(inside.point_disagreement(LABELS, 3), [0.25, 0.5])
     # one seed per activation: nothing to disagree with
-    np.testing.assert_allclose(hidden.point_disagreement(LABELS, 1), np.zeros(6))
+    np.testing.assert_allclose(inside.point_disagreement(LABELS, 1), np.zeros(6))
     # as 3 activations of 2 seeds: pairs (0, 1), (2, 3), (4, 5)
-    np.testing.assert_allclose(hidden.point_disagreement(LABELS, 2), [0.0, 0.25, 0.5])
+    np.testing.assert_allclose(inside.point_disagreement(LABELS, 2), [0.0, 0.25, 0.5])
 
 
 def test_point_disagreement_with_three_classes_and_no_points():
     labels = np.array([[0, 1, 2, 2], [0, 2, 2, 2], [1, 1, 2, 0]])  # 1 activation, 3 seeds
-    np.testing.assert_allclose(hidden.point_disagreement(labels, 3), [0.75])
-    np.testing.assert_array_equal(hidden.point_disagreement(np.zeros((4, 0), dtype=int), 2), [0.0, 0.0])
+    np.testing.assert_allclose(inside.point_disagreement(labels, 3), [0.75])
+    np.testing.assert_array_equal(inside.point_disagreement(np.zeros((4, 0), dtype=int), 2), [0.0, 0.0])
 
 
 @pytest.mark.parametrize("shape, n_seeds", [((5, 3), 2), ((6,), 3), ((6, 2), 0)])
 def test_point_disagreement_rejects_bad_shapes(shape, n_seeds):
     with pytest.raises(ValueError):
-        hidden.point_disagreement(np.zeros(shape, dtype=int), n_seeds)
+        inside.point_disagreement(np.zeros(shape, dtype=int), n_seeds)
 
 
 def test_plane_disagreement_still_counts_grid_cells():
     probs = np.zeros((4, 2, 2, 2), dtype=np.uint8)  # 2 activations x 2 seeds on a 2 x 2 grid
     probs[..., 0] = 255
     probs[1, 0, 0] = [0, 255]  # activation 0: seed 1 differs in one cell of four
-    agreement = hidden.seed_agreement(probs, 2)
-    np.testing.assert_allclose(hidden.disagreement(agreement), [0.25, 0.0])
+    agreement = inside.seed_agreement(probs, 2)
+    np.testing.assert_allclose(inside.disagreement(agreement), [0.25, 0.0])
 
 
 def test_hidden_imports_neither_streamlit_nor_plotly():
-    tree = ast.parse(Path(hidden.__file__).read_text())
+    tree = ast.parse(Path(inside.__file__).read_text())
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert not imported & {"streamlit", "plotly"}
@@ -96,7 +97,7 @@ def seeds_data(n_act=4, n_seeds=3, c=2, r=30, n=120, seed=0):
     grid = make_grid(X, r)
     logits = rng.normal(size=(n_act * n_seeds, r, r, c))
     probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
-    agreement = hidden.seed_agreement(quantize(probs), n_seeds)
+    agreement = inside.seed_agreement(quantize(probs), n_seeds)
     n_train = 3 * n // 4
     return dict(X=X, y=y, n_train=n_train, grid=grid, agreement=agreement, c=c)
 
@@ -397,7 +398,7 @@ def test_seeds_tab_titles_count_disputed_points_and_axes_fit_the_data():
     at, figures, exp = open_tab({"epochs": "30", "n_seeds": "3", "act": "relu,tanh,leaky_relu"}, "Seeds")
     fig = figures["agreement"]
     labels = np.concatenate([exp.predictions("train"), exp.predictions("val")], axis=1)
-    share = hidden.point_disagreement(labels, 3)
+    share = inside.point_disagreement(labels, 3)
     texts = [plain(a["text"]) for a in fig["layout"]["annotations"]]
     assert texts == [
         f"■ {name} · seeds disagree on {s:.0%} of the points"

@@ -1,4 +1,4 @@
-"""Tests for nnviz.metrics, checked against scikit-learn."""
+"""Tests for nnviz.analysis.metrics, checked against scikit-learn."""
 
 import math
 
@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnviz.metrics import (
+from nnviz.analysis.metrics import (
     accuracies,
     accuracy,
     classification_summary,

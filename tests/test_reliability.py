@@ -113,7 +113,7 @@ BAD_UPLOADS = {
 
 @pytest.mark.parametrize("kind", list(BAD_UPLOADS))
 def test_bad_upload_gives_a_clear_message_and_leaves_the_experiment(kind):
-    from nnviz.upload import UploadError, parse_csv
+    from nnviz.data.upload import UploadError, parse_csv
 
     with pytest.raises(UploadError) as info:
         parse_csv(BAD_UPLOADS[kind])
@@ -123,8 +123,8 @@ def test_bad_upload_gives_a_clear_message_and_leaves_the_experiment(kind):
 
 
 def test_uploaded_data_becomes_the_dataset_in_the_app():
+    from nnviz.data.upload import parse_csv
     from nnviz.ui import sidebar, state
-    from nnviz.upload import parse_csv
 
     rows = b"x1,x2,label\n" + b"".join(
         f"{i % 7},{(i * 3) % 5},{'red' if i % 2 else 'blue'}\n".encode() for i in range(60)

@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from nnviz.config import Config
-from nnviz.datasets import make_dataset, split_dataset
-from nnviz.model import init_weights, layer_dims
-from nnviz.reference import train_reference
-from nnviz.training import HISTORY_KEYS, LockstepTrainer
+from nnviz.data.generators import make_dataset
+from nnviz.data.split import split_dataset
+from nnviz.engine.model import init_weights, layer_dims
+from nnviz.engine.reference import train_reference
+from nnviz.engine.trainer import HISTORY_KEYS, LockstepTrainer
 
 
 def make_split(dataset="moons", n=120, noise=0.2, seed=0, n_classes=None):

@@ -1,4 +1,4 @@
-"""Tests for nnviz.upload: parsing and validating a user's CSV upload."""
+"""Tests for nnviz.data.upload: parsing and validating a user's CSV upload."""
 
 import io
 import os
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnviz import config
-from nnviz.upload import MAX_BYTES, MAX_ROWS, UploadedData, UploadError, parse_csv
+from nnviz.data.upload import MAX_BYTES, MAX_ROWS, UploadedData, UploadError, parse_csv
 
 
 def make_rows(n_per_class=10, labels=("0", "1")):

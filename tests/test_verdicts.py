@@ -1,4 +1,4 @@
-"""The verdict rules (nnviz/verdicts.py), each on crafted histories just inside and just outside it,
+"""The verdict rules (nnviz/analysis/verdicts.py), each on crafted histories just inside and just outside it,
 and end to end on the default page."""
 
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from nnviz import verdicts as V
+from nnviz.analysis import verdicts as V
 from nnviz.config import Config
 from nnviz.experiment import Experiment
 

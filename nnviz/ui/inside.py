@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from nnviz import hidden, plots, plots_inside, report
+from nnviz import plots, plots_inside, report
 from nnviz.activations import get_activation
-from nnviz.boundary import quantize
+from nnviz.analysis import inside
+from nnviz.analysis.boundary import quantize
 from nnviz.experiment import Experiment
 from nnviz.ui import charts
 from nnviz.ui.panels import MAIN_WIDTH
@@ -27,8 +28,8 @@ def render_neurons(exp: Experiment) -> None:
     )
     run = _pick_run(exp, "inside_run")
     grid = exp.make_grid(NEURON_RESOLUTION)
-    maps = hidden.unit_maps(exp.trainer, run, grid, exp.split.mean, exp.split.scale)
-    slopes = hidden.prelu_slopes(exp.trainer, run)
+    maps = inside.unit_maps(exp.trainer, run, grid, exp.split.mean, exp.split.scale)
+    slopes = inside.prelu_slopes(exp.trainer, run)
     if slopes is not None:
         st.markdown("PReLU's learned slopes *a* are in the unit titles (they started at the initial slope).")
     if exp.cfg.width > plots_inside.MAX_UNITS:
@@ -49,8 +50,8 @@ def render_neurons(exp: Experiment) -> None:
     units = None if choice == 0 else (choice - 1, choice)
     X = np.concatenate([exp.split.X_train, exp.split.X_val])
     y = np.concatenate([exp.split.y_train, exp.split.y_val])
-    lines = (hidden.grid_lines(grid) - exp.split.mean) / exp.split.scale
-    space = hidden.transformed_space(exp.trainer, run, layer, X, lines.astype(np.float32), units=units)
+    lines = (inside.grid_lines(grid) - exp.split.mean) / exp.split.scale
+    space = inside.transformed_space(exp.trainer, run, layer, X, lines.astype(np.float32), units=units)
     title = f"{exp.run_labels[run]}: the data after hidden layer {layer + 1}"
     charts.show(plots_inside.transformed_figure(space, y, exp.split.n_classes, title=title), key="space")
 
@@ -123,10 +124,10 @@ def render_seeds(exp: Experiment) -> None:
         )
         return
     grid, probs = exp.boundary(SEED_RESOLUTION)  # exp.make_grid: the region of the Compare tab's panels
-    agreement = hidden.seed_agreement(quantize(probs), n_seeds)
+    agreement = inside.seed_agreement(quantize(probs), n_seeds)
     # disagreement where the data are: at the training and validation points, not in empty corners
     labels = np.concatenate([exp.predictions("train"), exp.predictions("val")], axis=1)
-    share = hidden.point_disagreement(labels, n_seeds)
+    share = inside.point_disagreement(labels, n_seeds)
     acts = [exp.trainer.runs[a * n_seeds][0] for a in range(len(agreement))]
     titles = [
         f"{get_activation(act).name} · seeds disagree on {s:.0%} of the points"

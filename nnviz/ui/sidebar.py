@@ -20,10 +20,10 @@ from nnviz.config import (
     UPLOAD,
     Config,
 )
-from nnviz.datasets import DATASETS
+from nnviz.data.generators import DATASETS
+from nnviz.data.upload import UploadError, parse_csv
 from nnviz.presets import load_presets
 from nnviz.ui import state
-from nnviz.upload import UploadError, parse_csv
 
 PREFIX = "w_"
 LR_STEPS = (
@@ -203,7 +203,7 @@ def active_preset(cfg: Config):
 
 def _dataset_changed() -> None:
     """Each dataset opens with its own settings (noise, and where needed samples, classes, width,
-    epochs; nnviz.datasets): a setting still at the previous dataset's default follows the new
+    epochs; nnviz.data.generators): a setting still at the previous dataset's default follows the new
     dataset, one the user or the URL set stays."""
     ss = st.session_state
     key = ss[_key("dataset")]

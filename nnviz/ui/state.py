@@ -11,10 +11,10 @@ import time
 import streamlit as st
 
 from nnviz.config import UPLOAD, Config
-from nnviz.datasets import split_dataset
+from nnviz.data.split import split_dataset
+from nnviz.data.upload import UploadedData
 from nnviz.experiment import Experiment
 from nnviz.presets import Preset, load_presets
-from nnviz.upload import UploadedData
 
 EXPERIMENT = "experiment"
 CONFIG = "config"

@@ -63,7 +63,7 @@ import numpy as np
 
 from nnviz.activations import ACTIVATIONS
 from nnviz.config import ACTIVATION_KEYS, DATASET_KEYS, Config
-from nnviz.datasets import DATASETS
+from nnviz.data.generators import DATASETS
 from tests.browser.harness import ARTIFACTS, CHROMIUM_ARGS, find_chromium, streamlit_server
 
 VIEWPORT = {"width": 1280, "height": 800}

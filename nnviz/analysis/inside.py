@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnviz.boundary import Grid
+from nnviz.analysis.boundary import Grid
 
 
 def unit_maps(trainer, run: int, grid: Grid, mean=0.0, scale=1.0) -> list[np.ndarray]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nnviz import lockstep
+from nnviz.engine import lockstep
 
 SAT_RATIO = 0.05
 SAT_POINTS = 0.90

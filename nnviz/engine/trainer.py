@@ -1,8 +1,8 @@
 """The lockstep trainer: every (activation, seed) run of an experiment trained as one batched computation.
 
 Controlled comparison: all runs of one seed start from the same initial weights
-(:func:`nnviz.model.init_weights`) and see the same minibatches in the same order
-(:func:`nnviz.model.epoch_order`), so the differences between runs are the activation's alone.
+(:func:`nnviz.engine.model.init_weights`) and see the same minibatches in the same order
+(:func:`nnviz.engine.model.epoch_order`), so the differences between runs are the activation's alone.
 
 History convention (as Keras): the train loss/accuracy of an epoch are averaged over that epoch's
 minibatches as they were seen (training mode); validation loss/accuracy are evaluated after the
@@ -18,13 +18,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnviz import lockstep, losses
 from nnviz.activations import get_activation
 from nnviz.config import Config
-from nnviz.datasets import Split
-from nnviz.diagnostics import DiagnosticsRecorder
-from nnviz.model import epoch_order, init_weights, layer_dims
-from nnviz.optim import ADAM_BETAS, ADAM_EPS, FlatOptimizer
+from nnviz.data.split import Split
+from nnviz.engine import lockstep, losses
+from nnviz.engine.model import epoch_order, init_weights, layer_dims
+from nnviz.engine.optim import ADAM_BETAS, ADAM_EPS, FlatOptimizer
+from nnviz.engine.recorder import DiagnosticsRecorder
 
 __all__ = ["ADAM_BETAS", "ADAM_EPS", "HISTORY_KEYS", "LockstepTrainer"]
 
@@ -292,7 +292,7 @@ class LockstepTrainer:
         return [c.a_out.numpy() for c in caches]
 
     def state_dict(self, run: int) -> dict[str, torch.Tensor]:
-        """Weights of one run, keyed like :func:`nnviz.model.reference_model`'s ``nn.Sequential``."""
+        """Weights of one run, keyed like :func:`nnviz.engine.model.reference_model`'s ``nn.Sequential``."""
         prelu = self.runs[run][0] == "prelu"
         return self.layout.state_dict(self.params[run], self.running, run, prelu, self._opt.steps)
 

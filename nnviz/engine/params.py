@@ -86,7 +86,7 @@ class Layout:
     def state_dict(self, flat_run: torch.Tensor, running, run: int, prelu: bool, steps: int) -> dict:
         """One run's parameters (``flat_run [P]``) and BatchNorm running statistics (``running``:
         per hidden layer ``(mean, var) [K, width, 1]`` or None), keyed like the ``nn.Sequential``
-        of :func:`nnviz.model.reference_model`; ``steps`` is BatchNorm's num_batches_tracked."""
+        of :func:`nnviz.engine.model.reference_model`; ``steps`` is BatchNorm's num_batches_tracked."""
         out: dict[str, torch.Tensor] = {}
         index = 0
         for i, layer in enumerate(self.slots):

@@ -1,7 +1,7 @@
 """Ordinary per-model PyTorch training: the oracle of the lockstep trainer and the benchmark's baseline.
 
 It trains one ``nn.Sequential`` with ``torch.optim`` and autograd, with exactly the conventions of
-:class:`nnviz.training.LockstepTrainer` (same initial weights, same minibatch order, same history
+:class:`nnviz.engine.trainer.LockstepTrainer` (same initial weights, same minibatch order, same history
 definition), one model after another.
 """
 
@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from nnviz.config import Config
-from nnviz.datasets import Split
-from nnviz.model import epoch_order, layer_dims, reference_model
-from nnviz.training import ADAM_BETAS, ADAM_EPS
+from nnviz.data.split import Split
+from nnviz.engine.model import epoch_order, layer_dims, reference_model
+from nnviz.engine.trainer import ADAM_BETAS, ADAM_EPS
 
 
 def make_optimizer(cfg: Config, params) -> torch.optim.Optimizer:

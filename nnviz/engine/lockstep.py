@@ -1,7 +1,7 @@
 """Batched forward and hand-written backward of K small MLPs at once (the arithmetic of the trainer).
 
 Layout (see DESIGN.md section 4): activations are ``[K, features, N]``, weights ``[K, out, in]``,
-and all parameters of all runs live in one flat buffer ``[K, P]`` (see :mod:`nnviz.layout`). Runs
+and all parameters of all runs live in one flat buffer ``[K, P]`` (see :mod:`nnviz.engine.params`). Runs
 are grouped by activation (contiguous slices of K); each group applies its own activation, writing
 into its slice of a shared buffer (no ``torch.cat``), and in the backward pass each group's fused
 kernel turns its slice of dL/da into dL/dz in place.
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import torch
 
 from nnviz.activations import Activation
-from nnviz.kernels import PREFERS_TRANSPOSED
-from nnviz.layout import Layout, Slot
-from nnviz.model import BN_EPS, BN_MOMENTUM
+from nnviz.engine.kernels import PREFERS_TRANSPOSED
+from nnviz.engine.model import BN_EPS, BN_MOMENTUM
+from nnviz.engine.params import Layout, Slot
 
 __all__ = ["Group", "LayerCache", "Layout", "Slot", "Workspace", "backward", "forward"]
 
