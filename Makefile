@@ -3,8 +3,10 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8501
 STAMP  := $(VENV)/.installed
 DSTAMP := $(VENV)/.installed-dev
+# extra options for the tools, e.g. make loadtest ARGS=--quick
+ARGS   ?=
 
-.PHONY: run test bench lint screenshot loadtest clean
+.PHONY: run test bench lint screenshot measure loadtest clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -31,11 +33,15 @@ lint: $(DSTAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# tools/: drive the running app in the system Chromium (see tools/__init__.py)
 screenshot: $(DSTAMP)
-	$(PY) -m tests.browser.screenshot
+	$(PY) -m tools.screenshot $(ARGS)
+
+measure: $(DSTAMP)
+	$(PY) -m tools.measure $(ARGS)
 
 loadtest: $(DSTAMP)
-	$(PY) -m tests.browser.loadtest
+	$(PY) -m tools.loadtest $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,46 +1,48 @@
 """nnviz: see what a hidden layer's activation function does to what a network learns.
 
-Wiring only: the widgets, state and panels live in nnviz/ui/, the figures in nnviz/plots.py and
-the numeric core in nnviz/. Run with `make run` (streamlit run app.py).
+Wiring only: the session, the sidebar, the tabs and the live view live in nnviz/ui/, the figures in
+nnviz/figures/, the numeric core in nnviz/. Run with `make run` (streamlit run serve.py).
 """
 
 import streamlit as st
 import torch
 
-from nnviz.config import Config
-from nnviz.ui import inside, panels, sidebar, state, zoo
-from nnviz.ui.panels import guarded
+from nnviz.ui import compare, diagnostics, inside, sidebar, zoo
+from nnviz.ui.common import PAGE_CSS, guarded
+from nnviz.ui.live.view import render_live
+from nnviz.ui.session import open_session, sync_url
 
 st.set_page_config(page_title="nnviz · activation functions side by side", page_icon="🧠", layout="wide")
 torch.set_num_threads(1)  # the networks are tiny; one thread leaves the other core to the server
 
-state.init_session()
+s, new = open_session()
+if new:
+    sidebar.seed_widgets(s.config, s.preset)
+s.live.script_runs += 1
 # The controls are drawn last (their values live in the session state): the browser then gets the
 # comparison before the ~25 sidebar widgets, which it would otherwise render first.
-previous = st.session_state[state.CONFIG]
-requested = sidebar.requested_config(previous)
-cfg, cap_notices = Config.from_params(requested.to_params())
-exp = state.experiment(cfg)
+cfg, cap_notices = sidebar.requested_config(s.config).within_caps()
+exp = s.experiment_for(cfg)
 if exp is not None:
-    state.sync_url(exp.cfg)
+    sync_url(s)
 
-st.html(panels.PAGE_CSS)  # static CSS only: no user text is ever rendered as HTML
+st.html(PAGE_CSS)  # static CSS only: no user text is ever rendered as HTML
 st.markdown("#### nnviz · what the activation function does to what a network learns")
 st.caption(
     "One network per activation, trained in lockstep from the same data, the same initial weights "
     "and the same minibatches: every difference you see is the activation's."
 )
-for notice in st.session_state.get(state.NOTICES, []):
+for notice in s.url_notices:
     st.warning(f"URL: {notice}")
 for notice in cap_notices:
-    st.warning(notice)
-if st.session_state.get(state.ERROR):
-    st.error(st.session_state[state.ERROR])
+    st.warning(str(notice))
+if s.error:
+    st.error(s.error)
 if exp is None:
     sidebar.render_sidebar()
     st.stop()
 
-preset = sidebar.active_preset(exp.cfg)
+preset = s.active_preset()
 if preset is not None:
     st.info(f"**{preset.title}.** {preset.explanation}")
 
@@ -50,21 +52,20 @@ TABS = ("Compare", "Diagnostics", "Neurons", "Replay", "Seeds", "Activation zoo"
 tabs = st.tabs(TABS, key="main_tab", on_change="rerun")
 if tabs[0].open:
     with tabs[0]:
-        show_val, discretize = panels.render_controls(exp)
-        exp = st.session_state[state.EXPERIMENT]  # Reset may have replaced it
-        panels.render_live(exp, show_val, discretize)
+        show_val, discretize = compare.render_controls(exp)
+        render_live(s.experiment, show_val, discretize)  # (Reset may have replaced the experiment)
         exports = st.expander(
             "Export: CSV, config, weights, HTML report, data", icon=":material/download:", key="exports",
             on_change="rerun",
         )  # fmt: skip
         if exports.open:  # built only when opened
             with exports:
-                guarded("The exports", panels.render_exports, exp)
-views = (panels.render_diagnostics, inside.render_neurons, inside.render_replay, inside.render_seeds)
+                guarded("The exports", compare.render_exports, s.experiment)
+views = (diagnostics.render_diagnostics, inside.render_neurons, inside.render_replay, inside.render_seeds)
 for tab, name, view in zip(tabs[1:5], TABS[1:5], views, strict=False):
     if tab.open:
         with tab:
-            guarded(f"The {name} view", view, exp)
+            guarded(f"The {name} view", view, s.experiment)
 if tabs[5].open:
     with tabs[5]:
         guarded("The activation zoo", zoo.render_zoo)

@@ -13,10 +13,11 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from nnviz import export
 from nnviz.analysis.verdicts import LABELS
-from nnviz.config import Config
+from nnviz.config import Config, Notice
 from nnviz.experiment import Experiment
 
 CHUNK = 10  # epochs between progress updates
@@ -59,9 +60,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def strict_message(notices: list[str]) -> str:
-    """URL notices say which default is used instead; the CLI refuses, so drop that part."""
-    return "; ".join(n.split("; using")[0] for n in notices)
+def strict_message(notices: list[Notice]) -> str:
+    """A URL's notices say what is used instead; the CLI refuses, so it names the problems only."""
+    return "; ".join(n.problem for n in notices)
 
 
 def train_with_progress(exp: Experiment, out=sys.stderr) -> float:
@@ -109,7 +110,7 @@ def _pm(values: np.ndarray, unit: str) -> str:
 
 
 def write_outputs(exp: Experiment, out_dir: Path) -> list[Path]:
-    from nnviz.report import build_report  # figures layer, only needed here
+    from nnviz.figures.report import build_report  # figures layer, only needed here
 
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
@@ -128,7 +129,7 @@ def write_outputs(exp: Experiment, out_dir: Path) -> list[Path]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m nnviz", description="Compare activation functions headless."
+        prog="nnviz", description="Compare activation functions headless (also: python -m nnviz)."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     compare = sub.add_parser("compare", help="train a comparison and write CSVs, weights and an HTML report")
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    torch.set_num_threads(1)  # as the app: the networks are tiny, and the numbers do not depend on cores
     args = build_parser().parse_args(argv)
     try:
         cfg = export.config_from_json(_read(args.config)) if args.command == "run" else config_from_args(args)

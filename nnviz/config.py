@@ -1,38 +1,28 @@
 """The experiment config: one frozen dataclass, validated, round-tripping through URL parameters.
 
-Every setting a user can change lives here, with its bounds. The UI, the URL, the CLI and the
-exports all go through :func:`Config.from_params` / :meth:`Config.to_params`, so the bounds are
-enforced in one place. Invalid values never raise from ``from_params``: they fall back to the
-default and are reported as human-readable notices.
+Every setting a user can change lives here, with its bounds (BOUNDS, also the widgets' ranges).
+A Config validates itself when it is made (ValueError naming every field out of bounds); the key
+lists come from the registries (datasets, activations and their parameters). URL parameters, the
+CLI and config files go through :meth:`Config.from_params`, which never raises: a bad value falls
+back to the default and is reported as a :class:`Notice` (field, value given, value used, why).
+:meth:`Config.within_caps` applies what a shared server allows (the run cap) to any config.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nnviz.activations import ACTIVATIONS
 from nnviz.data.generators import DATASETS
 
 UPLOAD = "upload"  # the user's own CSV: the data lives in the session, not in the URL
-DATASET_KEYS = ("moons", "circles", "xor", "spiral", "gaussians", "checkerboard", "spiral3", "blobs", UPLOAD)
-ACTIVATION_KEYS = (
-    "linear",
-    "sigmoid",
-    "tanh",
-    "relu",
-    "leaky_relu",
-    "prelu",
-    "elu",
-    "selu",
-    "gelu",
-    "silu",
-    "mish",
-    "softplus",
-    "softsign",
-)
+DATASET_KEYS = (*DATASETS, UPLOAD)
+ACTIVATION_KEYS = tuple(ACTIVATIONS)
 OPTIMIZERS = ("sgd", "momentum", "adam")
 INITS = ("default", "xavier", "he", "uniform")
 LOSSES = ("ce", "mse")
@@ -92,13 +82,29 @@ BOUNDS: dict[str, Bound] = {
     "diag_every": Bound(1, 1000),
 }
 
-# Activation parameters the UI exposes: "activation.param" -> (default, low, high).
+# Activation parameters, from the zoo: "activation.param" -> (default, low, high).
 ACT_PARAMS: dict[str, tuple[float, float, float]] = {
-    "leaky_relu.slope": (0.01, 0.0, 0.5),
-    "prelu.slope": (0.25, 0.0, 1.0),
-    "elu.alpha": (1.0, 0.01, 5.0),
-    "silu.beta": (1.0, 0.1, 10.0),
+    f"{act.key}.{p.name}": (p.default, p.low, p.high) for act in ACTIVATIONS.values() for p in act.params
 }
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A setting that is not used as given: its ``field`` (the URL key), the value ``given``, the
+    value ``used`` instead ("" when the entry is ignored) and ``why``. ``str()`` is the sentence the
+    page shows; ``problem`` is the part a strict reader (the CLI, a config file) reports."""
+
+    field: str
+    given: str
+    used: str
+    why: str
+
+    @property
+    def problem(self) -> str:
+        return f"{self.field}: {self.why}"
+
+    def __str__(self) -> str:
+        return f"{self.problem}; using {self.used}" if self.used else f"{self.problem}; ignored"
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,24 @@ class Config:
         for name, value in self.dataset_defaults().items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
+        problems = [f"{name}: {why}" for name, why in self._problems()]
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def _problems(self) -> list[tuple[str, str]]:
+        """(field, why) for every value out of its bounds (BOUNDS, ACT_PARAMS, the activation keys)."""
+        out = []
+        for name, rule in BOUNDS.items():
+            try:
+                _check_value(rule, getattr(self, name), field_types()[name])
+            except ValueError as exc:
+                out.append((name, str(exc)))
+        if not self.activations or any(a not in ACTIVATIONS for a in self.activations):
+            out.append(("act", f"unknown or no activation in {self.activations!r}"))
+        for key, value in self.act_params:
+            if key not in ACT_PARAMS or not ACT_PARAMS[key][1] <= value <= ACT_PARAMS[key][2]:
+                out.append((f"p.{key}", f"{value!r} is not a valid value"))
+        return out
 
     def dataset_defaults(self) -> dict[str, Any]:
         """The values of DATASET_DEFAULTS for this config's dataset (its registry entry's, else shared)."""
@@ -166,11 +190,16 @@ class Config:
         return dataclasses.replace(self, **changes)
 
     def validate(self) -> Config:
-        """Return self if every field is within bounds, else raise ValueError naming them."""
-        cfg, notices = Config.from_params(self.to_params())
-        if notices:
-            raise ValueError("; ".join(notices))
+        """Return self: a Config validates itself when it is made (ValueError naming the fields)."""
         return self
+
+    def within_caps(self) -> tuple[Config, list[Notice]]:
+        """This config within what a shared server runs (MAX_RUNS activations x seeds: fewer seeds)."""
+        if self.n_runs <= MAX_RUNS:
+            return self, []
+        n_seeds = max(1, MAX_RUNS // len(self.activations))
+        why = f"{self.n_runs} runs requested (activations x seeds), at most {MAX_RUNS} run"
+        return self.replace(n_seeds=n_seeds), [Notice("n_seeds", str(self.n_seeds), str(n_seeds), why)]
 
     # ---- URL / dict round trip -------------------------------------------------------------
     def to_params(self, full: bool = False) -> dict[str, str]:
@@ -189,44 +218,43 @@ class Config:
         return out
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> tuple[Config, list[str]]:
-        """Parse query parameters; bad or unknown entries fall back to defaults with a notice."""
-        default = cls()
+    def from_params(cls, params: Mapping[str, Any]) -> tuple[Config, list[Notice]]:
+        """Parse query parameters (within the caps); bad or unknown entries fall back to defaults,
+        each with a Notice. Never raises."""
         values: dict[str, Any] = {}
-        notices: list[str] = []
-        fallbacks: list[tuple[str, str]] = []  # (field, why): the notice names the value used
+        fallbacks: list[tuple[str, str, str]] = []  # (field, given, why): the value used is known later
+        notices: list[Notice] = []
         act_params: dict[str, float] = {}
         for key, raw in params.items():
             raw = _last(raw)
-            if key in BOUNDS:
-                try:
-                    values[key] = _parse_field(key, raw, getattr(default, key))
-                except ValueError as exc:
-                    fallbacks.append((key, str(exc)))
-            elif key == "act":
-                try:
+            try:
+                if key in BOUNDS:
+                    values[key] = _parse_field(key, raw, field_types()[key])
+                elif key == "act":
                     values["activations"] = _parse_activations(raw)
-                except ValueError as exc:
-                    notices.append(f"act: {exc}; using the default activations")
-            elif key.startswith("p.") and key[2:] in ACT_PARAMS:
-                _, low, high = ACT_PARAMS[key[2:]]
-                try:
+                elif key.startswith("p.") and key[2:] in ACT_PARAMS:
+                    _, low, high = ACT_PARAMS[key[2:]]
                     act_params[key[2:]] = _parse_number(raw, low, high, float)
-                except ValueError as exc:
-                    notices.append(f"{key}: {exc}; using the default")
-            else:
-                notices.append(f"unknown parameter {_clip(key)!r} ignored")
+                else:
+                    notices.append(Notice(_clip(key), _clip(raw), "", "unknown parameter"))
+            except ValueError as exc:
+                fallbacks.append((key, _clip(raw), str(exc)))
         values["act_params"] = tuple(sorted(act_params.items()))
         cfg = cls(**values)
-        notices = [f"{key}: {why}; using {_format(getattr(cfg, key))}" for key, why in fallbacks] + notices
-        if cfg.n_runs > MAX_RUNS:
-            n_seeds = max(1, MAX_RUNS // len(cfg.activations))
-            notices.append(
-                f"{cfg.n_runs} runs requested (activations x seeds); capped at {MAX_RUNS} "
-                f"by using {n_seeds} seed(s)"
-            )
-            cfg = cfg.replace(n_seeds=n_seeds)
-        return cfg, notices
+        used = {"act": "the default activations", **{f"p.{k}": "the default" for k in ACT_PARAMS}}
+        notices = [
+            Notice(key, given, used.get(key) or _format(getattr(cfg, key)), why)
+            for key, given, why in fallbacks
+        ] + notices
+        cfg, capped = cfg.within_caps()
+        return cfg, notices + capped
+
+
+@functools.cache
+def field_types() -> dict[str, type]:
+    """Each scalar field's type, from the dataclass's annotations (strings, as annotations are here)."""
+    kinds = {"int": int, "float": float, "bool": bool, "str": str}
+    return {f.name: kinds[f.type] for f in dataclasses.fields(Config) if f.name in BOUNDS}
 
 
 def _last(raw: Any) -> str:
@@ -265,19 +293,36 @@ def _parse_number(raw: str, low: float, high: float, kind: type) -> float:
     return number
 
 
-def _parse_field(name: str, raw: str, default: Any) -> Any:
+def _check_value(rule: Bound, value: Any, kind: type) -> None:
+    """ValueError unless ``value`` (already parsed) is of ``kind`` and within ``rule``."""
+    if rule.choices is not None:
+        if value not in rule.choices:
+            raise ValueError(f"{_clip(str(value))!r} is not one of {', '.join(rule.choices)}")
+    elif kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a yes/no value")
+    elif (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (kind is int and value != int(value))
+    ):
+        raise ValueError(f"{value!r} is not a {'whole ' if kind is int else ''}number")
+    elif not (math.isfinite(value) and rule.low <= value <= rule.high):
+        raise ValueError(f"{_clip(str(value))} is outside [{_format(rule.low)}, {_format(rule.high)}]")
+
+
+def _parse_field(name: str, raw: str, kind: type) -> Any:
     rule = BOUNDS[name]
     if rule.choices is not None:
         if raw not in rule.choices:
             raise ValueError(f"{_clip(raw)!r} is not one of {', '.join(rule.choices)}")
         return raw
-    if isinstance(default, bool):
+    if kind is bool:
         if raw.lower() in ("1", "true", "yes", "on"):
             return True
         if raw.lower() in ("0", "false", "no", "off"):
             return False
         raise ValueError(f"{_clip(raw)!r} is not a yes/no value")
-    kind = int if isinstance(default, int) else float
     return _parse_number(raw, rule.low, rule.high, kind)
 
 

@@ -8,6 +8,7 @@ This is the one object the app, the CLI, the exports and the tests drive: build 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,7 @@ class Experiment:
     def __init__(self, cfg: Config, split: Split | None = None, data_token: str = ""):
         self.cfg = cfg
         self.data_token = data_token  # identifies uploaded data (a hash), "" for generated data
+        self.uid = uuid.uuid4().hex  # this object's identity (id() is reused after garbage collection)
         self.split = split if split is not None else make_split(cfg)
         self.trainer = LockstepTrainer(cfg, self.split)
         self.snapshot_grid = self.make_grid(SNAPSHOT_RESOLUTION)
@@ -76,6 +78,35 @@ class Experiment:
         self.snapshots: list[tuple[int, np.ndarray]] = []  # (epoch, uint8 probs [K, R, R, C])
         self._epochs_timed, self._seconds_timed = 0, 0.0  # for the time-left estimate only
         self._snapshot()
+
+    @classmethod
+    def from_points(cls, cfg: Config, X: np.ndarray, y: np.ndarray, data_token: str) -> Experiment:
+        """An experiment on the user's own points (an upload): split as generated data is, by
+        ``cfg.val_fraction`` and ``cfg.data_seed``; ``data_token`` identifies the data (a hash)."""
+        split = split_dataset(
+            X, y, val_fraction=cfg.val_fraction, random_state=cfg.data_seed, standardize=cfg.standardize
+        )
+        return cls(cfg, split, data_token=data_token)
+
+    def restarted(self) -> Experiment:
+        """The same experiment back at epoch 0 (the same data, seed and initial weights)."""
+        return Experiment(self.cfg, self.split, data_token=self.data_token)
+
+    def train_for(self, seconds: float, max_epochs: int) -> int:
+        """Train until ``seconds`` have passed or ``max_epochs`` are done; returns the epochs done.
+
+        Starts with one epoch and doubles the chunk while an epoch is cheap, so Python's overhead per
+        chunk stays small without overshooting the time budget by much."""
+        start, done, chunk = time.perf_counter(), 0, 1
+        while done < max_epochs and not self.done:
+            t0 = time.perf_counter()
+            done += self.step(min(chunk, max_epochs - done))
+            elapsed = time.perf_counter() - t0
+            if time.perf_counter() - start >= seconds:
+                break
+            if elapsed < seconds / 8:
+                chunk *= 2
+        return done
 
     @property
     def epoch(self) -> int:
@@ -143,9 +174,10 @@ class Experiment:
         hist = self.trainer.history()
         diag = self.trainer.diagnostics.arrays()
         preds = self.predictions("val")
+        scores = metrics.precision_recall_f1s(self.split.y_val, preds, self.split.n_classes).tolist()
         rows = []
         for k, (act, seed) in enumerate(self.trainer.runs):
-            p, r, f1 = metrics.precision_recall_f1(self.split.y_val, preds[k], self.split.n_classes)
+            p, r, f1 = scores[k]
             dead = diag["dead"][-1, k] if len(diag["epochs"]) else np.zeros(1)
             val_acc = _last(hist["val_acc"][:, k])
             rows.append(

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from nnviz.analysis.summary import COLUMNS
 from nnviz.config import Config
 from nnviz.engine.model import reference_model
 from nnviz.experiment import Experiment
@@ -51,31 +52,25 @@ def histories_csv(exp: Experiment) -> str:
 
 
 def summary_csv(exp: Experiment) -> str:
-    header = [
-        "run", "activation", "seed", "epochs", "train_loss", "val_loss", "train_acc", "val_acc",
-        "precision", "recall", "f1", "epochs_to_90", "dead_pct", "diverged_epoch", "verdicts",
-    ]  # fmt: skip
-    rows = [
-        [
-            r.run,
-            r.activation,
-            r.seed,
-            r.epochs,
-            _num(r.train_loss),
-            _num(r.val_loss),
-            _num(r.train_acc),
-            _num(r.val_acc),
-            _num(r.precision),
-            _num(r.recall),
-            _num(r.f1),
-            r.epochs_to_90 or "",
-            _num(r.dead_pct),
-            r.diverged_epoch or "",
-            "; ".join(v.text for v in r.verdicts),
-        ]  # fmt: skip
-        for r in exp.summary()
-    ]
+    """One row per run: its identity, the summary table's columns (nnviz.analysis.summary) as plain
+    numbers, when it diverged and its verdicts."""
+    header = ["run", "activation", "seed", "epochs", *(c.key for c in COLUMNS), "diverged_epoch", "verdicts"]
+    rows = []
+    for r in exp.summary():
+        values = [_cell(getattr(r, c.key)) for c in COLUMNS]
+        rows.append([r.run, r.activation, r.seed, r.epochs, *values, _cell(r.diverged_epoch), _verdicts(r)])
     return _csv(rows, header)
+
+
+def _cell(value) -> str:
+    """A number for a CSV: '' when missing (None), else as _num writes it."""
+    if value is None:
+        return ""
+    return str(value) if isinstance(value, int) else _num(float(value))
+
+
+def _verdicts(row) -> str:
+    return "; ".join(v.text for v in row.verdicts)
 
 
 def config_json(cfg: Config) -> str:
@@ -94,7 +89,7 @@ def config_from_json(text: str) -> Config:
         raise ValueError('expected an object with a "params" object (an nnviz config export)')
     cfg, notices = Config.from_params({str(k): str(v) for k, v in data["params"].items()})
     if notices:
-        raise ValueError("; ".join(n.split("; using")[0] for n in notices))
+        raise ValueError("; ".join(n.problem for n in notices))
     return cfg
 
 

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from tests.browser.harness import ARTIFACTS, browser, find_chromium, streamlit_server
+from tools.harness import ARTIFACTS, browser, find_chromium, streamlit_server
 
 
 @pytest.fixture(scope="session")

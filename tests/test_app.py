@@ -65,7 +65,7 @@ def test_defaults_render_four_boundaries_without_exception():
     titles = subplot_titles(at)
     assert [t.split(" ·")[0] for t in titles] == ["Sigmoid", "Tanh", "ReLU", "Leaky ReLU"]
     assert not at.warning  # a clean URL gives no notice
-    assert at.session_state["experiment"].epoch > 0  # training started without a click
+    assert at.session_state["nnviz"].experiment.epoch > 0  # training started without a click
 
 
 def test_changing_activations_dataset_and_seed_changes_the_figures():
@@ -76,10 +76,10 @@ def test_changing_activations_dataset_and_seed_changes_the_figures():
     assert n_boundaries(at) == 2
     assert [t.split(" ·")[0] for t in subplot_titles(at)] == ["ReLU", "GELU"]
     at.selectbox(key="w_dataset").set_value("circles").run()
-    assert at.session_state["experiment"].cfg.dataset == "circles"
+    assert at.session_state["nnviz"].experiment.cfg.dataset == "circles"
     after_dataset = boundary(at)
     at.number_input(key="w_seed").set_value(7).run()
-    assert at.session_state["experiment"].cfg.seed == 7
+    assert at.session_state["nnviz"].experiment.cfg.seed == 7
     after_seed = boundary(at)
     assert before["data"] != after_dataset["data"]  # other points
     shading = [
@@ -92,7 +92,7 @@ def test_changing_activations_dataset_and_seed_changes_the_figures():
 def test_url_restores_settings():
     cfg = Config(dataset="xor", activations=("tanh", "relu", "elu"), seed=4, width=12, lr=0.1, epochs=50)
     at = run_app(cfg.to_params())
-    assert at.session_state["experiment"].cfg == cfg
+    assert at.session_state["nnviz"].experiment.cfg == cfg
     assert at.selectbox(key="w_dataset").value == "xor"
     assert at.slider(key="w_width").value == 12
     assert n_boundaries(at) == 3
@@ -111,7 +111,7 @@ def test_url_restores_settings():
 def test_junk_url_parameters_warn_and_fall_back(query):
     at = run_app(query)
     assert at.warning, "a visible warning lists the bad parameters"
-    cfg = at.session_state["experiment"].cfg
+    cfg = at.session_state["nnviz"].experiment.cfg
     assert cfg.dataset in ("moons",) and 1 <= cfg.width <= 64
     assert n_boundaries(at) >= 1
 
@@ -119,10 +119,10 @@ def test_junk_url_parameters_warn_and_fall_back(query):
 def test_step_and_reset_buttons():
     at = run_app({"epochs": "40"})
     at.button(key="reset").click().run()
-    assert at.session_state["experiment"].epoch == 0
+    assert at.session_state["nnviz"].experiment.epoch == 0
     at.button(key="step").click().run()
-    assert at.session_state["experiment"].epoch == 10
-    assert at.session_state["playing"] is False
+    assert at.session_state["nnviz"].experiment.epoch == 10
+    assert at.session_state["nnviz"].playing is False
 
 
 def test_only_the_open_tab_is_computed():
@@ -183,15 +183,15 @@ def test_charts_fall_back_to_st_plotly_chart_without_static_serving(monkeypatch)
 
 def test_with_the_live_websocket_the_boundary_chart_names_its_stream(monkeypatch):
     """Served by serve.py, a playing chart carries where its live frames come from; a paused one none."""
-    from nnviz.ui import live
+    from nnviz.ui.live import route as live
 
     monkeypatch.setattr(live, "_served", True)
     at = run_app({"epochs": "5000"})
     stream = boundary_payload(at)["stream"]
-    channel = at.session_state["live_channel"]
+    channel = at.session_state["nnviz"].live.channel
     assert stream["path"] == channel.path and stream["path"].startswith("nnviz/live/")
     # (the first run does not train: the streaming loop does, once the page has opened the websocket)
-    assert stream["epoch"] == at.session_state["experiment"].epoch == 0
+    assert stream["epoch"] == at.session_state["nnviz"].experiment.epoch == 0
     at.button(key="play").click().run()  # pause
     assert boundary_payload(at)["stream"] is None
 
@@ -205,7 +205,7 @@ def test_a_training_error_stops_playing_with_a_message(monkeypatch):
     monkeypatch.setattr(Experiment, "step", broken)
     at = run_app()
     assert any("Training stopped by an error: out of cheese" in e.value for e in at.error)
-    assert at.session_state["playing"] is False
+    assert at.session_state["nnviz"].playing is False
     assert n_boundaries(at) == 4  # the page is still there
     at.button(key="step").click().run()  # Step says so too, without a traceback
     assert not at.exception and any("out of cheese" in e.value for e in at.error)
@@ -215,7 +215,7 @@ def test_a_training_error_stops_playing_with_a_message(monkeypatch):
 def test_the_first_page_paints_the_boundaries_as_plain_pictures(monkeypatch, served):
     """Before the chart's script and plotly.js are there, the session's first page shows each panel as
     a picture (shading and data) under its title; later runs do not send it again."""
-    from nnviz.ui import live
+    from nnviz.ui.live import route as live
 
     monkeypatch.setattr(live, "_served", served)
     at = run_app({"act": "relu,tanh,gelu"})
@@ -233,7 +233,7 @@ def test_a_preset_travels_in_the_url_and_brings_its_explanation():
 
     preset = load_presets()["03-dying-relu"]
     at = run_app({"preset": preset.key})  # the key alone loads the preset's settings
-    assert at.session_state["experiment"].cfg == preset.config
+    assert at.session_state["nnviz"].experiment.cfg == preset.config
     assert any(preset.title in i.value for i in at.info), [i.value for i in at.info]
     assert at.query_params["preset"] == preset.key and at.query_params["lr"] == "8.0"
     assert at.selectbox(key="preset_choice").value == preset.key
@@ -245,27 +245,27 @@ def test_a_preset_travels_in_the_url_and_brings_its_explanation():
 def test_a_bad_preset_in_the_url_warns_and_keeps_the_rest():
     at = run_app({"preset": "99-<b>nope</b>", "width": "12"})
     assert any("preset" in w.value and "not one of the guided experiments" in w.value for w in at.warning)
-    assert at.session_state["experiment"].cfg.width == 12
+    assert at.session_state["nnviz"].experiment.cfg.width == 12
 
 
 def test_picking_a_dataset_applies_its_defaults_unless_the_user_set_them():
     at = run_app()
     at.selectbox(key="w_dataset").set_value("xor").run()
-    cfg = at.session_state["experiment"].cfg
+    cfg = at.session_state["nnviz"].experiment.cfg
     assert (cfg.noise, cfg.epochs) == (0.1, 300)
     assert at.query_params.get("noise") is None and at.query_params["dataset"] == "xor"
     at.slider(key="w_noise").set_value(0.3).run()  # the user's own noise stays on the next dataset
     at.selectbox(key="w_dataset").set_value("circles").run()
-    cfg = at.session_state["experiment"].cfg
+    cfg = at.session_state["nnviz"].experiment.cfg
     assert cfg.noise == 0.3 and cfg.epochs == 300  # circles' epochs (xor's were still the default)
     at.selectbox(key="w_dataset").set_value("checkerboard").run()
-    cfg = at.session_state["experiment"].cfg
+    cfg = at.session_state["nnviz"].experiment.cfg
     assert (cfg.n_samples, cfg.width, cfg.epochs, cfg.noise) == (1000, 32, 500, 0.3)
 
 
 def test_the_summary_names_every_run_with_one_verdict_line_and_people_numbers():
     at = run_app({"preset": "07-too-high-learning-rate", "epochs": "20"})
-    exp = at.session_state["experiment"]
+    exp = at.session_state["nnviz"].experiment
     exp.step(20)
     at.button(key="step").click().run()  # a rerun with the trained experiment (Step: nothing left)
     lines = [m.value for m in at.markdown if m.value.startswith("**") and "**:" in m.value]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.harness import ARTIFACTS, boundary_info, epoch_of, wait_for_boundary
+from tools.harness import ARTIFACTS, boundary_info, epoch_of, wait_for_boundary
 
 
 def open_app(page, url: str, query: str = "") -> None:

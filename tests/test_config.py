@@ -110,7 +110,7 @@ def test_junk_parameters_fall_back_with_a_notice_never_raise(params):
     )
     assert bool(notices) == bad_expected, notices
     for notice in notices:
-        assert len(notice) < 300  # a long junk key is clipped in the message
+        assert len(str(notice)) < 300  # a long junk key is clipped in the message
 
 
 def test_repeated_key_last_wins():

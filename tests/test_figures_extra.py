@@ -1,5 +1,5 @@
-"""The activation zoo's overlay (nnviz.plots_zoo) and the gradient-norm-by-depth chart
-(nnviz.plots_gradients): traces, colours, marked maxima, the log axis's ticks, diverged runs."""
+"""The activation zoo's overlay (nnviz.figures.zoo) and the gradient-norm-by-depth chart
+(nnviz.figures.diagnostics): traces, colours, marked maxima, the log axis's ticks, diverged runs."""
 
 import ast
 import math
@@ -11,15 +11,15 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from nnviz import plots, plots_gradients, plots_zoo
 from nnviz.activations import ACTIVATIONS
+from nnviz.figures import diagnostics, style, zoo
 
 
 def curves(keys, z):
     out = []
     for key in keys:
         f, df = ACTIVATIONS[key].forward_backward(torch.as_tensor(z, dtype=torch.float32))
-        out.append((ACTIVATIONS[key].name, plots.activation_color(key), f.numpy(), df.numpy()))
+        out.append((ACTIVATIONS[key].name, style.activation_color(key), f.numpy(), df.numpy()))
     return out
 
 
@@ -45,11 +45,11 @@ Z = np.linspace(-5, 5, 401)
 
 def test_overlay_has_f_solid_and_df_dashed_per_activation_in_its_colour():
     keys = ["sigmoid", "tanh", "relu"]
-    fig = valid(plots_zoo.activations_figure(Z, curves(keys, Z), title="Sigmoid vs Tanh vs ReLU"))
+    fig = valid(zoo.activations_figure(Z, curves(keys, Z), title="Sigmoid vs Tanh vs ReLU"))
     assert len(fig.data) == 2 * len(keys)
     for i, key in enumerate(keys):
         f, df = fig.data[2 * i], fig.data[2 * i + 1]
-        color, name = plots.activation_color(key), ACTIVATIONS[key].name
+        color, name = style.activation_color(key), ACTIVATIONS[key].name
         assert f.line.color == df.line.color == color
         assert f.name == name and df.name == f"{name} f′"
         assert f.line.dash in (None, "solid") and df.line.dash == "dash"
@@ -59,11 +59,11 @@ def test_overlay_has_f_solid_and_df_dashed_per_activation_in_its_colour():
 
 
 def test_overlay_marks_each_derivative_maximum():
-    fig = valid(plots_zoo.activations_figure(Z, curves(["sigmoid", "tanh"], Z), title="t"))
+    fig = valid(zoo.activations_figure(Z, curves(["sigmoid", "tanh"], Z), title="t"))
     labels = max_labels(fig)
-    x, y, value = labels[plots.activation_color("sigmoid")]
+    x, y, value = labels[style.activation_color("sigmoid")]
     assert value == pytest.approx(0.25) and y == pytest.approx(0.25) and x == pytest.approx(0.0)
-    x, y, value = labels[plots.activation_color("tanh")]
+    x, y, value = labels[style.activation_color("tanh")]
     assert value == pytest.approx(1.0) and y == pytest.approx(1.0) and x == pytest.approx(0.0)
     # and in the derivatives' hover
     assert "max 0.25" in fig.data[1].hovertemplate and "max 1" in fig.data[3].hovertemplate
@@ -72,7 +72,7 @@ def test_overlay_marks_each_derivative_maximum():
 
 def test_overlapping_max_labels_are_stacked():
     """tanh' and softsign' both peak at 1 at z = 0: their labels must not sit on each other."""
-    fig = plots_zoo.activations_figure(Z, curves(["tanh", "softsign"], Z), title="t")
+    fig = zoo.activations_figure(Z, curves(["tanh", "softsign"], Z), title="t")
     a, b = fig.layout.annotations
     assert (a.x, a.y) == pytest.approx((b.x, b.y))
     assert abs(a.ax - b.ax) >= 90 or abs(a.ay - b.ay) >= 18  # their boxes (~90 x 18 px) apart
@@ -82,39 +82,37 @@ def test_max_labels_stay_off_the_curves_and_inside_the_plot():
     """Placed where they cover the fewest curve points: sigmoid's label above its peak is clear of
     tanh' (which passes right above it), and tanh's, at the very top of the range, goes below it."""
     z = np.linspace(-5, 5, 401)
-    fig = plots_zoo.activations_figure(z, curves(["sigmoid", "tanh"], z), title="t", derivatives_only=True)
+    fig = zoo.activations_figure(z, curves(["sigmoid", "tanh"], z), title="t", derivatives_only=True)
     for a in fig.layout.annotations:
         assert a.ay > 0 or a.y < 0.8  # not above a point at the top of the plot
 
 
 def test_a_plateau_maximum_sits_inside_the_plateau():
     """ReLU' is 1 on all of z > 0: its max is marked there (not at the kink, not at the edge)."""
-    fig = plots_zoo.activations_figure(Z, curves(["relu"], Z), title="ReLU")
+    fig = zoo.activations_figure(Z, curves(["relu"], Z), title="ReLU")
     ((x, y, value),) = max_labels(fig).values()
     assert value == 1.0 and y == 1.0 and 1.0 < x < 4.0
 
 
 def test_derivatives_only_draws_one_dashed_trace_each_and_fits_them():
-    fig = valid(
-        plots_zoo.activations_figure(Z, curves(["sigmoid", "relu"], Z), title="t", derivatives_only=True)
-    )
+    fig = valid(zoo.activations_figure(Z, curves(["sigmoid", "relu"], Z), title="t", derivatives_only=True))
     assert [t.name for t in fig.data] == ["Sigmoid f′", "ReLU f′"]
     assert all(t.line.dash == "dash" for t in fig.data)
     lo, hi = fig.layout.yaxis.range
     assert lo < 0 and 1 < hi < 1.5  # ReLU's f (up to 5) no longer squashes sigmoid' (0.25)
-    both = plots_zoo.activations_figure(Z, curves(["sigmoid", "relu"], Z), title="t")
+    both = zoo.activations_figure(Z, curves(["sigmoid", "relu"], Z), title="t")
     assert both.layout.yaxis.range[1] > 4
 
 
 def test_single_activation_keeps_zero_lines_and_the_title():
-    fig = valid(plots_zoo.activations_figure(Z, curves(["tanh"], Z), title="Tanh"))
+    fig = valid(zoo.activations_figure(Z, curves(["tanh"], Z), title="Tanh"))
     assert len(fig.data) == 2 and fig.layout.title.text == "Tanh"
     assert fig.layout.xaxis.zeroline and fig.layout.yaxis.zeroline
     assert fig.layout.xaxis.range == (-5.0, 5.0)
 
 
 def test_every_registered_activation_overlays():
-    fig = valid(plots_zoo.activations_figure(Z, curves(list(ACTIVATIONS), Z), title="all"))
+    fig = valid(zoo.activations_figure(Z, curves(list(ACTIVATIONS), Z), title="all"))
     assert len(fig.data) == 2 * len(ACTIVATIONS)
     assert len(max_labels(fig)) == len(ACTIVATIONS)
 
@@ -139,9 +137,9 @@ def ticks(axis) -> int:
 def test_gradient_chart_lines_run_over_the_layers_in_the_activation_colours():
     first, last = depth_data()
     keys = ["sigmoid", "tanh", "relu"]
-    colors = [plots.activation_color(k) for k in keys]
+    colors = [style.activation_color(k) for k in keys]
     fig = valid(
-        plots_gradients.gradient_depth_figure(
+        diagnostics.gradient_depth_figure(
             first, last, labels=["Sigmoid", "Tanh", "ReLU"], colors=colors, epochs=(1, 300)
         )
     )
@@ -156,7 +154,7 @@ def test_gradient_chart_lines_run_over_the_layers_in_the_activation_colours():
     assert len(faint) == 3
     for t, row, color in zip(faint, first, colors, strict=True):
         np.testing.assert_allclose(t.y, row, rtol=1e-6)
-        assert t.line.color == plots._rgba(color, plots_gradients.START_ALPHA)
+        assert t.line.color == style.rgba(color, diagnostics.START_ALPHA)
     legend_start = [t for t in fig.data if t.legendgroup == "start" and t.showlegend is not False]
     assert len(legend_start) == 1 and "start" in legend_start[0].name and "1" in legend_start[0].name
     x = fig.layout.xaxis
@@ -168,15 +166,15 @@ def test_gradient_chart_lines_run_over_the_layers_in_the_activation_colours():
 def test_gradient_chart_log_axis_has_few_ticks_over_39_decades():
     last = np.array([[1e-3, 1e10, 1e36], [1e-2, 1.0, 1e5]])
     fig = valid(
-        plots_gradients.gradient_depth_figure(
-            None, last, labels=["a", "b"], colors=plots.run_colors(2), epochs=(1, 50)
+        diagnostics.gradient_depth_figure(
+            None, last, labels=["a", "b"], colors=style.run_colors(2), epochs=(1, 50)
         )
     )
     y = fig.layout.yaxis
     assert y.type == "log"
     lo, hi = y.range
     assert lo < -3 and hi > 36  # every value is inside
-    assert 2 <= ticks(y) <= plots.MAX_LOG_TICKS
+    assert 2 <= ticks(y) <= style.MAX_LOG_TICKS
     assert not [t for t in fig.data if t.legendgroup == "start"]  # no first record given: no faint lines
 
 
@@ -184,7 +182,7 @@ def test_gradient_chart_log_axis_has_few_ticks_over_39_decades():
     "lo, hi", [(1e-3, 1e36), (1e-8, 1e2), (1e-2, 1e2), (1e-12, 1e-11), (0.3, 0.5), (1, 1)]
 )
 def test_log_axis_ticks_stay_bounded(lo, hi):
-    axis = plots.log_axis([lo, hi])
+    axis = style.log_axis([lo, hi])
     assert axis["type"] == "log"
     r0, r1 = axis["range"]
     assert r0 < math.log10(lo) and r1 > math.log10(hi)
@@ -192,7 +190,7 @@ def test_log_axis_ticks_stay_bounded(lo, hi):
         assert math.ceil(r1) - math.floor(r0) <= 2
     else:
         n = math.floor(r1 / axis["dtick"]) - math.ceil(r0 / axis["dtick"]) + 1
-        assert 2 <= n <= plots.MAX_LOG_TICKS
+        assert 2 <= n <= style.MAX_LOG_TICKS
 
 
 def test_gradient_chart_leaves_out_diverged_runs_with_a_note():
@@ -200,8 +198,8 @@ def test_gradient_chart_leaves_out_diverged_runs_with_a_note():
     last[1] = np.nan  # tanh diverged before the last record
     labels = ["Sigmoid", "Tanh", "ReLU"]
     fig = valid(
-        plots_gradients.gradient_depth_figure(
-            first, last, labels=labels, colors=plots.run_colors(3), epochs=(1, 300)
+        diagnostics.gradient_depth_figure(
+            first, last, labels=labels, colors=style.run_colors(3), epochs=(1, 300)
         )
     )
     solid = [t.name for t in fig.data if t.legendgroup != "start"]
@@ -216,8 +214,8 @@ def test_gradient_chart_leaves_out_diverged_runs_with_a_note():
 def test_gradient_chart_every_run_diverged_still_builds():
     last = np.full((2, 4), np.nan)
     fig = valid(
-        plots_gradients.gradient_depth_figure(
-            last, last, labels=["a", "b"], colors=plots.run_colors(2), epochs=(1, 9)
+        diagnostics.gradient_depth_figure(
+            last, last, labels=["a", "b"], colors=style.run_colors(2), epochs=(1, 9)
         )
     )
     assert not fig.data
@@ -226,13 +224,13 @@ def test_gradient_chart_every_run_diverged_still_builds():
 
 def test_gradient_chart_hover_gives_the_ratio_to_the_output_layer():
     last = np.array([[1e-6, 1e-4, 1e-3]])
-    fig = plots_gradients.gradient_depth_figure(None, last, labels=["s"], colors=["#000000"], epochs=(1, 2))
+    fig = diagnostics.gradient_depth_figure(None, last, labels=["s"], colors=["#000000"], epochs=(1, 2))
     (trace,) = fig.data
     np.testing.assert_allclose(np.asarray(trace.customdata)[:, 0], [1e-3, 1e-1, 1.0], rtol=1e-6)
     assert "customdata[0]" in trace.hovertemplate and "output" in trace.hovertemplate
 
 
-@pytest.mark.parametrize("module", [plots_zoo, plots_gradients])
+@pytest.mark.parametrize("module", [zoo, diagnostics])
 def test_new_figure_modules_import_neither_streamlit_nor_torch(module):
     tree = ast.parse(Path(module.__file__).read_text())
     names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}

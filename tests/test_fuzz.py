@@ -10,12 +10,13 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnviz import plots, plots_inside
 from nnviz.analysis import inside
 from nnviz.analysis.boundary import quantize
 from nnviz.config import ACTIVATION_KEYS, INITS, LOSSES, OPTIMIZERS, Config
 from nnviz.experiment import Experiment
-from nnviz.report import report_figures
+from nnviz.figures.adapters import report_figures
+from nnviz.figures.inside import agreement_figure, neurons_figure, replay_figure, transformed_figure
+from nnviz.figures.zoo import activation_figure
 
 GENERATED = ("moons", "circles", "xor", "spiral", "gaussians", "checkerboard", "spiral3", "blobs")
 
@@ -55,20 +56,20 @@ def render_everything(exp: Experiment) -> None:
         fig.to_json()
     grid = exp.make_grid(20)
     maps = inside.unit_maps(exp.trainer, 0, grid, exp.split.mean, exp.split.scale)
-    plots_inside.neurons_figure(maps, grid.xs, grid.ys, slopes=inside.prelu_slopes(exp.trainer, 0)).to_json()
+    neurons_figure(maps, grid.xs, grid.ys, slopes=inside.prelu_slopes(exp.trainer, 0)).to_json()
     X = np.concatenate([exp.split.X_train, exp.split.X_val])
     y = np.concatenate([exp.split.y_train, exp.split.y_val])
     lines = (inside.grid_lines(grid, 5, 10) - exp.split.mean) / exp.split.scale
     for units in (None, (0, 0) if exp.cfg.width == 1 else (0, 1)):
         space = inside.transformed_space(exp.trainer, 0, 0, X, lines.astype(np.float32), units=units)
-        plots_inside.transformed_figure(space, y, exp.split.n_classes, title="t").to_json()
+        transformed_figure(space, y, exp.split.n_classes, title="t").to_json()
     _, probs = exp.boundary(20)
     agreement = inside.seed_agreement(quantize(probs), exp.cfg.n_seeds)
-    plots_inside.agreement_figure(agreement, grid.xs, grid.ys, titles=["a"] * len(agreement)).to_json()
+    agreement_figure(agreement, grid.xs, grid.ys, titles=["a"] * len(agreement)).to_json()
     g = exp.snapshot_grid
-    plots_inside.replay_figure(exp.snapshots, g.xs, g.ys, run=0, title="r").to_json()
+    replay_figure(exp.snapshots, g.xs, g.ys, run=0, title="r").to_json()
     z = np.linspace(-5, 5, 11)
-    plots.activation_figure(z, z, np.ones_like(z), name="x").to_json()
+    activation_figure(z, z, np.ones_like(z), name="x").to_json()
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -12,11 +12,13 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from nnviz import plots, plots_inside
 from nnviz.analysis import inside
 from nnviz.analysis.boundary import make_grid, quantize
+from nnviz.figures.boundary import boundary_figure, shading_images
+from nnviz.figures.inside import agreement_figure, epoch_titles, fitting_columns, panel_width, replay_figure
+from nnviz.figures.style import activation_color, panel_titles
 
-MAIN_WIDTH = 880  # nnviz.ui.panels.MAIN_WIDTH (not imported: that module imports streamlit)
+MAIN_WIDTH = 880  # nnviz.ui.common.MAIN_WIDTH (not imported: that module imports streamlit)
 CHAR_PX = 7  # a generous average width of a 13 px title character
 
 
@@ -110,9 +112,9 @@ def seeds_figure(d, titles=None, **kw):
     n_act = len(d["agreement"])
     titles = titles or [f"{NAMES[a]} · seeds disagree on 100% of the points" for a in range(n_act)]
     X, y, n_train = d["X"], d["y"], d["n_train"]
-    return plots_inside.agreement_figure(
+    return agreement_figure(
         d["agreement"], d["grid"].xs, d["grid"].ys, titles=titles,
-        title_colors=[plots.activation_color(a) for a in ACTS[:n_act]], X_train=X[:n_train],
+        title_colors=[activation_color(a) for a in ACTS[:n_act]], X_train=X[:n_train],
         y_train=y[:n_train], X_val=X[n_train:], y_val=y[n_train:], n_classes=d["c"], **kw,
     )  # fmt: skip
 
@@ -135,7 +137,7 @@ def test_seeds_panels_are_laid_out_as_the_boundary_panels():
     fig = seeds_figure(d, width=MAIN_WIDTH, ncols=2)
     grid, n_train = d["grid"], d["n_train"]
     probs = np.full((4, len(grid.ys), len(grid.xs), 2), 128, dtype=np.uint8)
-    boundary = plots.boundary_figure(
+    boundary = boundary_figure(
         grid.xs, grid.ys, probs, titles=list("abcd"), X_train=d["X"][:n_train], y_train=d["y"][:n_train],
         X_val=d["X"][n_train:], y_val=d["y"][n_train:], pred_train=None, pred_val=None, n_classes=2, ncols=2,
         width=MAIN_WIDTH,
@@ -149,8 +151,8 @@ def test_seeds_panels_are_laid_out_as_the_boundary_panels():
     assert fig.layout.margin == boundary.layout.margin
     # titles with the activation's colour swatch
     texts = [a.text for a in fig.layout.annotations]
-    assert texts[0].startswith(f"<span style='color:{plots.activation_color('relu')}'>■</span> ReLU")
-    assert texts[3].startswith(f"<span style='color:{plots.activation_color('leaky_relu')}'>■</span> Leaky")
+    assert texts[0].startswith(f"<span style='color:{activation_color('relu')}'>■</span> ReLU")
+    assert texts[3].startswith(f"<span style='color:{activation_color('leaky_relu')}'>■</span> Leaky")
 
 
 def test_seeds_figure_draws_the_points_as_the_boundary_panels():
@@ -180,7 +182,7 @@ def test_seeds_heatmap_is_the_share_of_seeds_off_the_majority():
     agreement = np.zeros((1, 2, 2, 2))
     agreement[0, ..., 0] = [[1.0, 2 / 3], [1 / 3, 0.0]]
     agreement[0, ..., 1] = 1 - agreement[0, ..., 0]
-    fig = plots_inside.agreement_figure(agreement, [0.0, 1.0], [0.0, 1.0], titles=["a"])
+    fig = agreement_figure(agreement, [0.0, 1.0], [0.0, 1.0], titles=["a"])
     np.testing.assert_array_equal(fig.data[0].z, [[0, 33], [33, 0]])
 
 
@@ -221,23 +223,23 @@ def test_seeds_titles_fit_their_panels_at_the_app_width():
 
 
 def test_fitting_columns():
-    short = plots.panel_titles(["ReLU · val 90%"] * 4, ["#000000"] * 4)
-    assert plots_inside.fitting_columns(short, width=MAIN_WIDTH) == 4
-    assert plots_inside.fitting_columns(short[:3], width=MAIN_WIDTH) == 3  # never more columns than titles
-    assert plots_inside.fitting_columns(["x" * 50] * 4, width=MAIN_WIDTH) == 2
-    assert plots_inside.fitting_columns(["x" * 35] * 4, width=MAIN_WIDTH) == 3
-    assert plots_inside.fitting_columns(["x" * 200] * 4, width=MAIN_WIDTH) == 1
+    short = panel_titles(["ReLU · val 90%"] * 4, ["#000000"] * 4)
+    assert fitting_columns(short, width=MAIN_WIDTH) == 4
+    assert fitting_columns(short[:3], width=MAIN_WIDTH) == 3  # never more columns than titles
+    assert fitting_columns(["x" * 50] * 4, width=MAIN_WIDTH) == 2
+    assert fitting_columns(["x" * 35] * 4, width=MAIN_WIDTH) == 3
+    assert fitting_columns(["x" * 200] * 4, width=MAIN_WIDTH) == 1
     for length in range(10, 80, 7):
-        ncols = plots_inside.fitting_columns(["x" * length] * 4, width=MAIN_WIDTH)
-        assert ncols == 1 or length * CHAR_PX <= plots_inside.panel_width(ncols, MAIN_WIDTH)
-    assert plots_inside.panel_width(2, MAIN_WIDTH) == pytest.approx((MAIN_WIDTH - 50) * 0.98 / 2)
+        ncols = fitting_columns(["x" * length] * 4, width=MAIN_WIDTH)
+        assert ncols == 1 or length * CHAR_PX <= panel_width(ncols, MAIN_WIDTH)
+    assert panel_width(2, MAIN_WIDTH) == pytest.approx((MAIN_WIDTH - 50) * 0.98 / 2)
 
 
 def test_seeds_figure_is_valid_with_and_without_points():
     d = seeds_data(c=3)
     for fig in (
         seeds_figure(d),
-        plots_inside.agreement_figure(d["agreement"], d["grid"].xs, d["grid"].ys, titles=list("abcd")),
+        agreement_figure(d["agreement"], d["grid"].xs, d["grid"].ys, titles=list("abcd")),
     ):
         validated = go.Figure(fig.to_dict())  # raises on any invalid property
         assert json.loads(validated.to_json()) == json.loads(fig.to_json())
@@ -269,7 +271,7 @@ def replay(run=1, c=2, **kw):
     X, y = rng.uniform(-1, 1, size=(60, 2)), np.arange(60) % c
     xs = ys = np.linspace(-1.2, 1.2, 20)
     snaps = snapshots(c=c)
-    fig = plots_inside.replay_figure(
+    fig = replay_figure(
         snaps, xs, ys, run=run, title="Tanh", X_train=X, y_train=y, val_acc=history(), color="#117733", **kw
     )
     return fig, snaps, X, y, xs, ys
@@ -278,24 +280,24 @@ def replay(run=1, c=2, **kw):
 def test_epoch_titles_show_the_accuracy_at_that_epoch():
     val = history()
     labels = ["ReLU", "Tanh"]
-    assert plots_inside.epoch_titles(labels, 0, val) == [
+    assert epoch_titles(labels, 0, val) == [
         "ReLU · epoch 0 · untrained",
         "Tanh · epoch 0 · untrained",
     ]
-    assert plots_inside.epoch_titles(labels, 10, val) == [
+    assert epoch_titles(labels, 10, val) == [
         "ReLU · epoch 10 · val 87%",
         "Tanh · epoch 10 · val 60%",
     ]
-    assert plots_inside.epoch_titles(labels, 20, val) == [
+    assert epoch_titles(labels, 20, val) == [
         "ReLU · epoch 20 · val 95%",
         "Tanh · epoch 20 · val –",
     ]
-    assert plots_inside.epoch_titles(labels, 25, val) == [
+    assert epoch_titles(labels, 25, val) == [
         "ReLU · epoch 25 · val –",
         "Tanh · epoch 25 · val –",
     ]
-    assert plots_inside.epoch_titles(labels, 5) == ["ReLU · epoch 5", "Tanh · epoch 5"]
-    assert plots_inside.epoch_titles(labels, 3, np.zeros((0, 2))) == [
+    assert epoch_titles(labels, 5) == ["ReLU · epoch 5", "Tanh · epoch 5"]
+    assert epoch_titles(labels, 3, np.zeros((0, 2))) == [
         "ReLU · epoch 3 · val –",
         "Tanh · epoch 3 · val –",
     ]
@@ -308,7 +310,7 @@ def test_replay_frames_swap_the_boundary_shading_and_the_title():
     for frame, (_, probs) in zip(fig.frames, snaps, strict=True):
         assert frame.data == ()  # the points stay; only the layout changes
         (image,) = frame.layout.images
-        expected = plots.shading_images(probs[1:2], xs, ys, 2)[0]  # the boundary panels' shading
+        expected = shading_images(probs[1:2], xs, ys, 2)[0]  # the boundary panels' shading
         assert image.source == expected["source"] and image.source.startswith("data:image/png;base64,")
         assert (image.xref, image.yref, image.layer) == ("x", "y", "below")
         sources.append(image.source)
@@ -372,7 +374,7 @@ def test_replay_figure_is_valid_and_works_without_points_or_history():
     assert json.loads(validated.to_json()) == json.loads(fig.to_json())
     snaps = snapshots(c=3)
     xs = np.linspace(-1, 1, 20)
-    bare = plots_inside.replay_figure(snaps, xs, xs, run=0, title="r")  # as tests/test_fuzz.py calls it
+    bare = replay_figure(snaps, xs, xs, run=0, title="r")  # as tests/test_fuzz.py calls it
     assert [plain(f.layout.annotations[0].text) for f in bare.frames] == [
         "r · epoch 0",
         "r · epoch 10",
@@ -391,7 +393,7 @@ def open_tab(query: dict, tab: str):
     at.session_state["main_tab"] = tab
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    return at, charts(at), at.session_state["experiment"]
+    return at, charts(at), at.session_state["nnviz"].experiment
 
 
 def test_seeds_tab_titles_count_disputed_points_and_axes_fit_the_data():

@@ -1,4 +1,4 @@
-"""The live websocket (nnviz/ui/live.py): frames reach the page, the latest only, for its session only."""
+"""The live websocket (nnviz/ui/live/route.py): frames reach the page, the latest only, for its session only."""
 
 import gc
 import json
@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from nnviz.ui import live
+from nnviz.ui.live import route as live
 
 
 @pytest.fixture(scope="module")

@@ -9,16 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnviz.analysis.metrics import (
-    accuracies,
-    accuracy,
-    classification_summary,
-    confusion_matrices,
-    confusion_matrix,
-    epochs_to_reach,
-    precision_recall_f1,
-    predict_labels,
-)
+from nnviz.analysis.metrics import confusion_matrices, epochs_to_reach, precision_recall_f1s
 
 
 @st.composite
@@ -38,15 +29,19 @@ def _sk_prf(t, p, c):
     return prf[:3]
 
 
+def prf(t, p, c):
+    """(precision, recall, f1) of one prediction vector, through the batched function."""
+    return tuple(precision_recall_f1s(t, np.asarray(p)[None], c)[0].tolist())
+
+
 @settings(max_examples=300, deadline=None)
 @given(label_pairs())
 def test_matches_sklearn(case):
     t, p, c = case
-    assert accuracy(t, p) == pytest.approx(skm.accuracy_score(t, p))
-    cm = confusion_matrix(t, p, c)
-    assert cm.dtype == np.int64 and cm.shape == (c, c)
-    np.testing.assert_array_equal(cm, skm.confusion_matrix(t, p, labels=range(c)))
-    np.testing.assert_allclose(precision_recall_f1(t, p, c), _sk_prf(t, p, c))
+    cm = confusion_matrices(t, p[None], c)
+    assert cm.dtype == np.int64 and cm.shape == (1, c, c)
+    np.testing.assert_array_equal(cm[0], skm.confusion_matrix(t, p, labels=range(c)))
+    np.testing.assert_allclose(prf(t, p, c), _sk_prf(t, p, c))
 
 
 @settings(max_examples=100, deadline=None)
@@ -54,116 +49,71 @@ def test_matches_sklearn(case):
 def test_binary_matches_sklearn(case):
     t, p, _ = case
     expected = skm.precision_recall_fscore_support(t, p, average="binary", pos_label=1, zero_division=0)[:3]
-    np.testing.assert_allclose(precision_recall_f1(t, p, 2), expected)
+    np.testing.assert_allclose(prf(t, p, 2), expected)
 
 
 @settings(max_examples=100, deadline=None)
 @given(label_pairs(), st.integers(1, 4), st.data())
-def test_batched_matches_single(case, k, data):
+def test_batched_matches_sklearn_per_run(case, k, data):
     t, _, c = case
     preds = np.array(
         [data.draw(st.lists(st.integers(0, c - 1), min_size=len(t), max_size=len(t))) for _ in range(k)]
     )
     batch = confusion_matrices(t, preds, c)
     assert batch.shape == (k, c, c) and batch.dtype == np.int64
+    scores = precision_recall_f1s(t, preds, c)
+    assert scores.shape == (k, 3) and scores.dtype == np.float64
     for i in range(k):
-        np.testing.assert_array_equal(batch[i], confusion_matrix(t, preds[i], c))
-    np.testing.assert_allclose(accuracies(t, preds), [accuracy(t, q) for q in preds])
-
-
-@settings(max_examples=100, deadline=None)
-@given(label_pairs())
-def test_summary_consistent(case):
-    t, p, c = case
-    s = classification_summary(t, p, c)
-    assert set(s) == {"accuracy", "precision", "recall", "f1", "confusion"}
-    assert s["accuracy"] == pytest.approx(accuracy(t, p))
-    assert (s["precision"], s["recall"], s["f1"]) == precision_recall_f1(t, p, c)
-    np.testing.assert_array_equal(s["confusion"], confusion_matrix(t, p, c))
-    assert all(isinstance(s[k], float) for k in ("accuracy", "precision", "recall", "f1"))
+        np.testing.assert_array_equal(batch[i], skm.confusion_matrix(t, preds[i], labels=range(c)))
+        np.testing.assert_allclose(scores[i], _sk_prf(t, preds[i], c))
 
 
 def test_all_one_class():
     t = np.zeros(10, dtype=int)
-    assert accuracy(t, t) == 1.0
-    np.testing.assert_array_equal(confusion_matrix(t, t, 2), [[10, 0], [0, 0]])
-    assert precision_recall_f1(t, t, 2) == (0.0, 0.0, 0.0)  # no positives at all
-    assert precision_recall_f1(t + 1, t + 1, 2) == (1.0, 1.0, 1.0)
+    np.testing.assert_array_equal(confusion_matrices(t, t[None], 2), [[[10, 0], [0, 0]]])
+    assert prf(t, t, 2) == (0.0, 0.0, 0.0)  # no positives at all
+    assert prf(t + 1, t + 1, 2) == (1.0, 1.0, 1.0)
     # predicts class 2 everywhere, no class-2 truth: macro over 3 classes
-    assert precision_recall_f1(t, t + 2, 3) == (0.0, 0.0, 0.0)
-    p, r, f = precision_recall_f1(t, t, 3)
+    assert prf(t, t + 2, 3) == (0.0, 0.0, 0.0)
+    p, r, f = prf(t, t, 3)
     assert (p, r, f) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
 
 
 def test_accepts_torch_tensors_and_lists():
-    t, p = torch.tensor([0, 1, 2, 1]), torch.tensor([0, 2, 2, 1])
-    assert accuracy(t, p) == 0.75
-    assert confusion_matrix(t.tolist(), p.tolist(), 3)[1, 2] == 1
-    probs = torch.tensor([0.2, 0.7], requires_grad=True)
-    np.testing.assert_array_equal(predict_labels(probs), [0, 1])
-    assert accuracy(np.array([0.0, 1.0]), [0, 1]) == 1.0  # integral floats are fine
+    t, p = torch.tensor([0, 1, 2, 1]), torch.tensor([[0, 2, 2, 1]])
+    assert confusion_matrices(t.tolist(), p.tolist(), 3)[0, 1, 2] == 1
+    np.testing.assert_array_equal(confusion_matrices(t, p, 3), confusion_matrices(t.numpy(), p.numpy(), 3))
+    np.testing.assert_array_equal(
+        precision_recall_f1s(t, p, 3), precision_recall_f1s(t.tolist(), p.tolist(), 3)
+    )
+    # integral floats are fine
+    assert confusion_matrices(np.array([0.0, 1.0]), [[0, 1]], 2)[0].trace() == 2
 
 
-@pytest.mark.parametrize("fn", [accuracy, confusion_matrix, precision_recall_f1])
+@pytest.mark.parametrize("fn", [confusion_matrices, precision_recall_f1s])
 def test_empty_and_mismatched_inputs(fn):
-    args = () if fn is accuracy else (2,)
     with pytest.raises(ValueError, match="empty"):
-        fn([], [], *args)
+        fn([], [[]], 2)
+    with pytest.raises(ValueError, match="empty"):
+        fn([0, 1], np.zeros((0, 2), dtype=int), 2)
     with pytest.raises(ValueError, match="lengths"):
-        fn([0, 1, 1], [0, 1], *args)
+        fn([0, 1, 1], [[0, 1]], 2)
     with pytest.raises(ValueError, match="1-D"):
-        fn([[0, 1]], [[0, 1]], *args)
+        fn([[0, 1]], [[0, 1]], 2)
+    with pytest.raises(ValueError, match="2-D"):
+        fn([0, 1], [0, 1], 2)
     with pytest.raises(ValueError, match="integer"):
-        fn([0.5, 1.0], [0, 1], *args)
+        fn([0.5, 1.0], [[0, 1]], 2)
 
 
 def test_bad_labels_and_n_classes():
     with pytest.raises(ValueError, match="labels must lie"):
-        confusion_matrix([0, 3], [0, 1], 3)
+        confusion_matrices([0, 3], [[0, 1]], 3)
     with pytest.raises(ValueError, match="labels must lie"):
-        precision_recall_f1([0, 1], [-1, 1], 2)
+        precision_recall_f1s([0, 1], [[-1, 1]], 2)
     for bad in (1, 0, 2.0, True, None):
         with pytest.raises(ValueError, match="n_classes"):
-            confusion_matrix([0, 1], [0, 1], bad)
-
-
-def test_batched_shape_errors():
-    with pytest.raises(ValueError, match="2-D"):
-        confusion_matrices([0, 1], [0, 1], 2)
-    with pytest.raises(ValueError, match="lengths"):
-        confusion_matrices([0, 1], [[0, 1, 1]], 2)
-    with pytest.raises(ValueError, match="empty"):
-        accuracies([0, 1], np.zeros((0, 2), dtype=int))
-
-
-def test_predict_labels_binary_threshold():
-    probs = np.array([0.0, 0.49, 0.5, 0.500001, 1.0], dtype=np.float32)
-    out = predict_labels(probs)
-    assert out.dtype == np.int64
-    np.testing.assert_array_equal(out, [0, 0, 0, 1, 1])
-    np.testing.assert_array_equal(predict_labels(probs[:, None]), [0, 0, 0, 1, 1])
-    assert predict_labels(np.array([])).shape == (0,)
-
-
-def test_predict_labels_multiclass():
-    probs = np.array([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3], [0.2, 0.3, 0.5], [0.4, 0.4, 0.2]])
-    out = predict_labels(probs)
-    assert out.dtype == np.int64
-    np.testing.assert_array_equal(out, [1, 0, 2, 0])  # ties -> first class
-
-
-@pytest.mark.parametrize(
-    "probs",
-    [
-        np.array([0.2, np.nan]),
-        np.array([[0.2, np.inf]]),
-        np.zeros((2, 2, 2)),
-        np.zeros((3, 0)),
-    ],
-)
-def test_predict_labels_rejects_bad_input(probs):
-    with pytest.raises(ValueError):
-        predict_labels(probs)
+            confusion_matrices([0, 1], [[0, 1]], bad)
 
 
 def test_epochs_to_reach():

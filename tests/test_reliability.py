@@ -45,34 +45,34 @@ def test_junk_url_loads_defaults_with_a_warning(query):
     at = run_app(query)
     assert not at.exception, [e.value for e in at.exception]
     assert at.warning, "a visible warning lists what was ignored"
-    cfg = at.session_state["experiment"].cfg
+    cfg = at.session_state["nnviz"].experiment.cfg
     cfg.validate()
     assert charts(at).get("boundary"), "the page still shows the comparison"
 
 
 def test_failure_inside_training_is_shown_and_results_stay(monkeypatch):
     at = run_app({"epochs": "300"})
-    before = at.session_state["experiment"].epoch
+    before = at.session_state["nnviz"].experiment.epoch
     assert before > 0
 
     def broken_step(self, n_epochs=1):
         raise RuntimeError("simulated failure in a training step")
 
     monkeypatch.setattr("nnviz.experiment.Experiment.step", broken_step)
-    at.session_state["playing"] = True
+    at.session_state["nnviz"].playing = True
     at.run()
     assert not at.exception
     assert any("simulated failure" in e.value for e in at.error)
     assert charts(at).get("boundary"), "the previous results are still drawn"
-    assert at.session_state["experiment"].epoch == before
-    assert at.session_state["playing"] is False
+    assert at.session_state["nnviz"].experiment.epoch == before
+    assert at.session_state["nnviz"].playing is False
 
 
 def test_failure_inside_a_figure_is_shown_and_the_rest_of_the_page_stays(monkeypatch):
     def broken_figure(*args, **kwargs):
         raise ValueError("simulated figure failure")
 
-    monkeypatch.setattr("nnviz.plots.boundary_figure", broken_figure)
+    monkeypatch.setattr("nnviz.figures.boundary.boundary_figure", broken_figure)
     at = run_app()
     assert not at.exception
     assert any("simulated figure failure" in e.value for e in at.error)
@@ -83,13 +83,13 @@ def test_failure_inside_a_figure_is_shown_and_the_rest_of_the_page_stays(monkeyp
 
 def test_settings_that_cannot_be_built_keep_the_previous_experiment():
     at = run_app()
-    first = at.session_state["experiment"]
+    first = at.session_state["nnviz"].experiment
     at.number_input(key="w_n_samples").set_value(50)
     at.selectbox(key="w_dataset").set_value("blobs").run()
     at.slider(key="w_n_classes").set_value(5).run()
     at.slider(key="w_val_fraction").set_value(0.05).run()  # 2-3 validation points for 5 classes
     assert not at.exception
-    exp = at.session_state["experiment"]
+    exp = at.session_state["nnviz"].experiment
     if at.error:  # could not split: the previous experiment stays and the message says why
         assert "cannot be used" in at.error[0].value
         assert exp.cfg != first.cfg or exp is first
@@ -124,18 +124,20 @@ def test_bad_upload_gives_a_clear_message_and_leaves_the_experiment(kind):
 
 def test_uploaded_data_becomes_the_dataset_in_the_app():
     from nnviz.data.upload import parse_csv
-    from nnviz.ui import sidebar, state
+    from nnviz.ui import sidebar
 
     rows = b"x1,x2,label\n" + b"".join(
         f"{i % 7},{(i * 3) % 5},{'red' if i % 2 else 'blue'}\n".encode() for i in range(60)
     )
 
     # what the uploader's callback does with a valid file: keep it, then select it as the dataset
-    at = run_app(setup=lambda at: at.session_state.__setitem__(state.UPLOADED, ("token", parse_csv(rows))))
+    at = run_app()
+    at.session_state["nnviz"].upload = ("token", parse_csv(rows))
+    at.run()  # the dataset picker now offers the upload
     at.session_state["w_dataset"] = "upload"
     at.run()
     assert not at.exception
-    exp = at.session_state["experiment"]
+    exp = at.session_state["nnviz"].experiment
     assert exp.cfg.dataset == "upload" and len(exp.split.y_train) + len(exp.split.y_val) == 60
     assert sidebar  # imported for its keys
 
@@ -159,17 +161,17 @@ def test_no_eval_or_exec_and_no_user_html():
         assert "unsafe_allow_html" not in text, f"unsafe_allow_html in {path}"
         calls += [(path.name, call.strip()[:40]) for call in re.findall(r"st\.html\(([^)]*)\)", text)]
     assert [name for name, _ in calls] == ["app.py", "charts.py"], calls
-    assert calls[0][1] == "panels.PAGE_CSS" and "nnviz-first-paint" in calls[1][1], calls
+    assert calls[0][1] == "PAGE_CSS" and "nnviz-first-paint" in calls[1][1], calls
 
 
 def test_the_first_paint_picture_escapes_what_it_shows(monkeypatch):
-    from nnviz import plots
+    from nnviz.figures.boundary import boundary_figure
     from nnviz.ui import charts
 
     shown = []
     monkeypatch.setattr(charts.st, "html", shown.append)
     probs = np.full((1, 3, 3, 2), 0.5)
-    fig = plots.boundary_figure(
+    fig = boundary_figure(
         [0, 1, 2], [0, 1, 2], probs, titles=["x"], X_train=np.zeros((1, 2)), y_train=np.zeros(1, int),
         X_val=np.zeros((1, 2)), y_val=np.zeros(1, int), pred_train=None, pred_val=None, n_classes=2,
     )  # fmt: skip
@@ -183,15 +185,15 @@ def test_the_first_paint_picture_escapes_what_it_shows(monkeypatch):
 
 
 def test_core_never_imports_streamlit_or_plotly():
-    core = [
-        p.stem
-        for p in (ROOT / "nnviz").glob("*.py")
-        if p.stem
-        not in ("plots", "plots_inside", "plots_zoo", "plots_gradients", "report", "cli", "__main__")
-    ]
+    outside = ("figures", "ui", "cli.py", "__main__.py")  # the figures layer, the UI, the entry points
+    core = sorted(
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for p in (ROOT / "nnviz").rglob("*.py")
+        if p.relative_to(ROOT / "nnviz").parts[0] not in outside
+    )
     code = (
         "import sys, importlib\n"
-        f"for m in {core!r}: importlib.import_module('nnviz.' + m)\n"
+        f"for m in {core!r}: importlib.import_module(m)\n"
         "print(sorted(m for m in ('streamlit', 'plotly') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)

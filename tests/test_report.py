@@ -6,9 +6,10 @@ from html import escape
 
 import pytest
 
-from nnviz import fmt, report
+from nnviz import fmt
 from nnviz.config import Config
 from nnviz.experiment import Experiment
+from nnviz.figures import report
 from nnviz.presets import Preset, load_presets
 
 NOW = datetime(2025, 3, 4, 14, 5, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """Decision-boundary grids: a regular grid over the data plus a margin, evaluated for all runs at once.
 
 Compute is separated from drawing (as scikit-learn's DecisionBoundaryDisplay): build the grid,
-predict once for every run, hand plain arrays to :mod:`nnviz.plots`.
+predict once for every run, hand plain arrays to :mod:`nnviz.figures`.
 """
 
 from __future__ import annotations

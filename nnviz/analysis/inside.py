@@ -1,7 +1,7 @@
 """Looking inside one run: hidden-unit maps over the input plane, the transformed space of a layer,
 PReLU's learned slopes, and where the seeds of one activation disagree.
 
-Plain arrays out (numpy), for :mod:`nnviz.plots`. Points are in data coordinates; ``mean``/``scale``
+Plain arrays out (numpy), for :mod:`nnviz.figures`. Points are in data coordinates; ``mean``/``scale``
 are the split's standardisation, applied before the network sees them.
 """
 
@@ -21,10 +21,7 @@ def unit_maps(trainer, run: int, grid: Grid, mean=0.0, scale=1.0) -> list[np.nda
 
 def prelu_slopes(trainer, run: int) -> list[np.ndarray] | None:
     """The learned negative slopes ``[width]`` per hidden layer of a PReLU run, else None."""
-    if trainer.runs[run][0] != "prelu":
-        return None
-    views = trainer.layout.views(trainer.params)[:-1]
-    return [layer["slope"][run, :, 0].numpy().copy() for layer in views]
+    return trainer.prelu_slopes(run)
 
 
 def grid_lines(grid: Grid, n_lines: int = 15, n_points: int = 60) -> np.ndarray:

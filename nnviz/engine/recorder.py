@@ -17,44 +17,50 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nnviz.engine import lockstep
-
 SAT_RATIO = 0.05
 SAT_POINTS = 0.90
 
 
 class DiagnosticsRecorder:
-    """Collects dead / saturated fractions and gradient norms of a trainer's runs over time."""
+    """Collects dead / saturated fractions and gradient norms of a trainer's runs over time.
 
-    def __init__(self, trainer):
-        self.every = int(trainer.cfg.diag_every)
-        self.last_epoch = int(trainer.cfg.epochs)
-        self._trainer = trainer
+    Plain data (part of the trainer's pickled state): it holds the records, not the trainer, and
+    reads a trainer only through its public interface (``forward_eval``, ``train_inputs``,
+    ``activation_groups``, ``grad_norms``, ``alive``, ``epoch``) when :meth:`record` is called.
+    """
+
+    def __init__(self, every: int, last_epoch: int, n_runs: int, n_hidden: int):
+        self.every, self.last_epoch = int(every), int(last_epoch)
+        self.n_runs, self.n_hidden = int(n_runs), int(n_hidden)
         self.epochs: list[int] = []
-        self._dead: list[torch.Tensor] = []
-        self._saturated: list[torch.Tensor] = []
-        self._grad_norm: list[torch.Tensor] = []
+        self._dead: list[np.ndarray] = []  # [K, hidden] per record
+        self._saturated: list[np.ndarray] = []
+        self._grad_norm: list[np.ndarray] = []  # [K, layers]
 
-    def maybe_record(self, epoch: int) -> None:
+    @classmethod
+    def for_config(cls, cfg) -> DiagnosticsRecorder:
+        return cls(cfg.diag_every, cfg.epochs, cfg.n_runs, cfg.hidden_layers)
+
+    def maybe_record(self, trainer) -> None:
+        """Record ``trainer`` if its epoch is one to record (the first, every ``every``-th, the last)."""
+        epoch = trainer.epoch
         if epoch == 1 or epoch % self.every == 0 or epoch == self.last_epoch:
-            self.record(epoch)
+            self.record(trainer)
 
-    def record(self, epoch: int) -> None:
-        t = self._trainer
-        _, caches = lockstep.forward(
-            t._views, t._groups, t._x, train=False, need_deriv=True, running=t.running
-        )
-        self._dead.append(torch.stack([_dead(t._groups, c) for c in caches], -1))
-        self._saturated.append(torch.stack([_saturated(t._groups, c) for c in caches], -1))
-        norms = [t._last_grad[:, s["W"].start : s["W"].stop].norm(dim=1) for s in t.layout.slots]
-        norm = torch.stack(norms, -1)
-        self._grad_norm.append(torch.where(t.alive[:, None], norm, float("nan")))
-        self.epochs.append(epoch)
+    def record(self, trainer) -> None:
+        """Append one record of ``trainer`` (evaluation mode on its training points, at its epoch)."""
+        _, caches = trainer.forward_eval(trainer.train_inputs, need_deriv=True)
+        groups = trainer.activation_groups
+        self._dead.append(torch.stack([_dead(groups, c) for c in caches], -1).numpy())
+        self._saturated.append(torch.stack([_saturated(groups, c) for c in caches], -1).numpy())
+        alive = trainer.alive.numpy()[:, None]
+        self._grad_norm.append(np.where(alive, trainer.grad_norms(), np.float32(np.nan)))
+        self.epochs.append(int(trainer.epoch))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """``epochs [D]``, ``dead [D, K, hidden]``, ``saturated [D, K, hidden]``, ``grad_norm [D, K, layers]``."""
         if not self.epochs:
-            k, lh = self._trainer.n_runs, self._trainer.cfg.hidden_layers
+            k, lh = self.n_runs, self.n_hidden
             empty = np.zeros((0, k, lh), dtype=np.float32)
             return {
                 "epochs": np.zeros(0, dtype=np.int64),
@@ -64,9 +70,9 @@ class DiagnosticsRecorder:
             }
         return {
             "epochs": np.asarray(self.epochs, dtype=np.int64),
-            "dead": torch.stack(self._dead).numpy(),
-            "saturated": torch.stack(self._saturated).numpy(),
-            "grad_norm": torch.stack(self._grad_norm).numpy(),
+            "dead": np.stack(self._dead),
+            "saturated": np.stack(self._saturated),
+            "grad_norm": np.stack(self._grad_norm),
         }
 
 

@@ -8,11 +8,18 @@ History convention (as Keras): the train loss/accuracy of an epoch are averaged 
 minibatches as they were seen (training mode); validation loss/accuracy are evaluated after the
 epoch in evaluation mode. Reported losses are the data loss; the L1/L2 penalties
 (``l1 * sum|W| + l2/2 * sum W^2`` over weight matrices) are added to the optimised objective only.
+
+State and runtime: everything a trainer *is* lives in one :class:`TrainerState` (what it pickles);
+every other attribute is derived from that state by ``LockstepTrainer._build_runtime`` (parameter
+views, activation groups, workspaces, masks, one-hot targets, the optimiser object) and rebuilt
+after unpickling. A new piece of state is a new field of :class:`TrainerState`; anything else is
+runtime, and must be built there from the state alone.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -23,90 +30,175 @@ from nnviz.config import Config
 from nnviz.data.split import Split
 from nnviz.engine import lockstep, losses
 from nnviz.engine.model import epoch_order, init_weights, layer_dims
-from nnviz.engine.optim import ADAM_BETAS, ADAM_EPS, FlatOptimizer
+from nnviz.engine.optim import ADAM_BETAS, ADAM_EPS, FlatOptimizer, OptimizerState
 from nnviz.engine.recorder import DiagnosticsRecorder
 
-__all__ = ["ADAM_BETAS", "ADAM_EPS", "HISTORY_KEYS", "LockstepTrainer"]
+__all__ = ["ADAM_BETAS", "ADAM_EPS", "HISTORY_KEYS", "LockstepTrainer", "TrainerState"]
 
 HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")
-# derived from the state by _build_runtime, so not pickled
-_RUNTIME = ("_views", "_groups", "_wmask", "_grad", "_grad_views", "_prelu_mask", "_onehot",
-            "_onehot_val", "_workspaces", "_x_all", "_split_targets")  # fmt: skip
+
+
+@dataclass(eq=False, slots=True)
+class TrainerState:
+    """Everything a :class:`LockstepTrainer` is between two ``step`` calls, and all that it pickles.
+
+    Tensors here are owned by the state (no views of runtime buffers); the runtime reads and
+    updates them in place. ``K`` runs, ``P`` parameters per run (see :mod:`nnviz.engine.params`).
+    """
+
+    cfg: Config
+    n_classes: int
+    x: torch.Tensor  # [2, N] float32: the training inputs (scaled space), features first
+    y: torch.Tensor  # [N] int64
+    x_val: torch.Tensor  # [2, N_val] float32
+    y_val: torch.Tensor  # [N_val] int64
+    params: torch.Tensor  # [K, P] float32: every parameter of every run
+    running: list  # per hidden layer: BatchNorm running (mean, var), each [K, width, 1], or None
+    optimizer: OptimizerState
+    grad: torch.Tensor  # [K, P]: the gradient of the last step (penalties included, 0 for frozen runs)
+    hist: torch.Tensor  # [epochs, len(HISTORY_KEYS), K]: history rows, NaN where not (validly) reached
+    epoch: int  # epochs done
+    alive: torch.Tensor  # [K] bool: False once a run diverged (it is frozen from then on)
+    diverged_epoch: list[int | None]  # [K]: the epoch a run diverged in
+    diagnostics: DiagnosticsRecorder
+
+    @classmethod
+    def initial(cls, cfg: Config, split: Split) -> TrainerState:
+        """The state before the first epoch: initial weights (per seed), zero optimiser state."""
+        n_classes = int(split.n_classes)
+        dims, layout = _layout(cfg, n_classes)
+        k = cfg.n_runs
+        params = torch.zeros(k, layout.size)
+        seed_weights = [init_weights(dims, cfg.init, seed) for seed in cfg.seeds]
+        slope = cfg.params_for("prelu").get("slope", 0.0)
+        layout.initialise(
+            params, seed_weights, [slope * (a == "prelu") for a in cfg.activations for _ in cfg.seeds]
+        )
+        return cls(
+            cfg=cfg,
+            n_classes=n_classes,
+            x=torch.from_numpy(np.ascontiguousarray(split.X_train.T, dtype=np.float32)),
+            y=torch.from_numpy(split.y_train.astype(np.int64)),
+            x_val=torch.from_numpy(np.ascontiguousarray(split.X_val.T, dtype=np.float32)),
+            y_val=torch.from_numpy(split.y_val.astype(np.int64)),
+            params=params,
+            running=[
+                (torch.zeros(k, cfg.width, 1), torch.ones(k, cfg.width, 1)) if cfg.batch_norm else None
+                for _ in range(cfg.hidden_layers)
+            ],
+            optimizer=OptimizerState.zeros(cfg.optimizer, params),
+            grad=torch.zeros_like(params),
+            hist=torch.full((cfg.epochs, len(HISTORY_KEYS), k), float("nan")),
+            epoch=0,
+            alive=torch.ones(k, dtype=torch.bool),
+            diverged_epoch=[None] * k,
+            diagnostics=DiagnosticsRecorder.for_config(cfg),
+        )
+
+
+def _layout(cfg: Config, n_classes: int) -> tuple[list[int], lockstep.Layout]:
+    dims = layer_dims(2, cfg.hidden_layers, cfg.width, n_classes)
+    return dims, lockstep.Layout(dims, prelu="prelu" in cfg.activations, batch_norm=cfg.batch_norm)
 
 
 class LockstepTrainer:
     """Trains ``len(cfg.activations) * cfg.n_seeds`` MLPs in lockstep; ``step(n)`` advances all.
 
     Runs are ordered activation-major: run ``k`` is ``(cfg.activations[k // S], cfg.seeds[k % S])``.
-    The trainer is a plain object: it pickles, and a restored copy resumes exactly.
+
+    The public interface (what the rest of nnviz uses; everything else is the engine's own):
+
+    * training: ``step(n_epochs)``, ``epoch``, ``done``; ``history()`` (per-epoch metrics) and
+      ``diagnostics`` (a :class:`~nnviz.engine.recorder.DiagnosticsRecorder`: ``arrays()``);
+    * outputs, evaluation mode, at points in the scaled input space: ``predict_proba(x)``,
+      ``hidden_outputs(x)``, ``forward_eval(x, need_deriv)`` (logits and per-layer caches);
+    * one run's parameters: ``state_dict(run)``, ``prelu_slopes(run)``;
+    * what the diagnostics read: ``train_inputs``, ``activation_groups``, ``grad_norms()``;
+    * read-only descriptions: ``cfg``, ``runs``, ``n_runs``, ``dims``, ``n_classes``, ``alive``,
+      ``diverged_epoch`` and ``params`` (the flat ``[K, P]`` parameter buffer; do not write it).
+
+    Pickling saves exactly the :class:`TrainerState` (``__getstate__``); unpickling rebuilds the
+    runtime from it, and the restored copy resumes bit for bit.
     """
 
     def __init__(self, cfg: Config, split: Split):
-        self.cfg = cfg
-        self.n_classes = int(split.n_classes)
-        self.dims = layer_dims(2, cfg.hidden_layers, cfg.width, self.n_classes)
-        self.runs = [(a, s) for a in cfg.activations for s in cfg.seeds]
-        k = len(self.runs)
-        self.layout = lockstep.Layout(self.dims, prelu="prelu" in cfg.activations, batch_norm=cfg.batch_norm)
-        self._x = torch.from_numpy(np.ascontiguousarray(split.X_train.T, dtype=np.float32))
-        self._y = torch.from_numpy(split.y_train.astype(np.int64))
-        self._xv = torch.from_numpy(np.ascontiguousarray(split.X_val.T, dtype=np.float32))
-        self._yv = torch.from_numpy(split.y_val.astype(np.int64))
-        self.params = torch.zeros(k, self.layout.size)
-        seed_weights = [init_weights(self.dims, cfg.init, seed) for seed in cfg.seeds]
-        slope = cfg.params_for("prelu").get("slope", 0.0)
-        self.layout.initialise(self.params, seed_weights, [slope * (a == "prelu") for a, _ in self.runs])
-        self.running = [
-            (torch.zeros(k, cfg.width, 1), torch.ones(k, cfg.width, 1)) if cfg.batch_norm else None
-            for _ in range(cfg.hidden_layers)
-        ]
-        self._opt = FlatOptimizer(cfg.optimizer, self.params, cfg.lr, cfg.momentum)
-        self._last_good = (self.params.clone(), [r and (r[0].clone(), r[1].clone()) for r in self.running])
-        self.alive = torch.ones(k, dtype=torch.bool)
-        self.diverged_epoch: list[int | None] = [None] * k
-        self.epoch = 0
-        self._hist = torch.full((cfg.epochs, len(HISTORY_KEYS), k), float("nan"))
-        self.diagnostics = DiagnosticsRecorder(self)
-        self._last_grad = torch.zeros_like(self.params)
+        self._state = TrainerState.initial(cfg, split)
+        self._build_runtime()
+
+    def __getstate__(self) -> TrainerState:
+        return self._state
+
+    def __setstate__(self, state: TrainerState) -> None:
+        self._state = state
         self._build_runtime()
 
     # ---- set-up ------------------------------------------------------------------------------
     def _build_runtime(self) -> None:
-        """Objects derived from the state (views, activation groups); rebuilt after unpickling."""
-        cfg, n_seeds = self.cfg, self.cfg.n_seeds
-        self._views = self.layout.views(self.params)
-        self._groups = [
+        """Every attribute but ``_state``, derived from the state alone (after __init__ and unpickling)."""
+        s = self._state
+        cfg, n_seeds = s.cfg, s.cfg.n_seeds
+        self.dims, self._layout = _layout(cfg, s.n_classes)
+        self.runs = [(a, seed) for a in cfg.activations for seed in cfg.seeds]
+        self._views = self._layout.views(s.params)
+        self._groups = tuple(
             lockstep.Group(get_activation(a), cfg.params_for(a), slice(i * n_seeds, (i + 1) * n_seeds))
             for i, a in enumerate(cfg.activations)
-        ]
-        self._wmask = self.layout.weight_mask()
-        self._grad = torch.zeros_like(self.params)  # written by every backward pass
-        self._grad_views = self.layout.views(self._grad)
+        )
+        self._opt = FlatOptimizer(cfg.optimizer, s.params, cfg.lr, cfg.momentum, s.optimizer)
+        self._wmask = self._layout.weight_mask()
+        self._grad_views = self._layout.views(s.grad)  # written by every backward pass
         self._prelu_mask = torch.tensor([[[float(a == "prelu")]] for a, _ in self.runs])
-        self._onehot = self._targets(self._y)
-        self._onehot_val = self._targets(self._yv)
+        self._onehot = self._targets(s.y)
+        self._onehot_val = self._targets(s.y_val)
         self._seed_of_run = torch.arange(len(self.runs)) % n_seeds
         self._workspaces: dict[tuple[int, int], lockstep.Workspace] = {}  # by (points, backward points)
         # full batch without batch norm: training and evaluation mode agree, see _run_pipelined
-        self._pipelined = not self.cfg.batch_norm and not 0 < self.cfg.batch_size < self._x.shape[1]
-        self._x_all = torch.cat([self._x, self._xv], dim=1)
-        fused = self.n_classes == 2 and self.cfg.loss == "ce"
-        self._split_targets = losses.SplitTargets.of(self._y, self._yv) if fused else None
-        self._all_alive = bool(self.alive.all())
+        self._pipelined = not cfg.batch_norm and not 0 < cfg.batch_size < s.x.shape[1]
+        self._x_all = torch.cat([s.x, s.x_val], dim=1)
+        fused = s.n_classes == 2 and cfg.loss == "ce"
+        self._split_targets = losses.SplitTargets.of(s.y, s.y_val) if fused else None
+        self._all_alive = bool(s.alive.all())
         # a history row (loss, correct, val loss, val correct) / this = (loss, acc, val loss, val acc)
-        self._row_scale = torch.tensor([[1.0], [self._x.shape[1]], [1.0], [self._xv.shape[1]]])
+        self._row_scale = torch.tensor([[1.0], [s.x.shape[1]], [1.0], [s.x_val.shape[1]]])
+        # the last parameters known to be finite: between two step calls they are the parameters
+        self._last_good = (s.params.clone(), [r and (r[0].clone(), r[1].clone()) for r in s.running])
 
     def _targets(self, y: torch.Tensor) -> torch.Tensor:
-        if self.n_classes == 2:
+        if self._state.n_classes == 2:
             return y.float()
-        return F.one_hot(y, self.n_classes).T.float()
+        return F.one_hot(y, self._state.n_classes).T.float()
 
-    def __getstate__(self):
-        return {key: value for key, value in self.__dict__.items() if key not in _RUNTIME}
+    # ---- the state, read only ----------------------------------------------------------------
+    @property
+    def cfg(self) -> Config:
+        return self._state.cfg
 
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._build_runtime()
+    @property
+    def n_classes(self) -> int:
+        return self._state.n_classes
+
+    @property
+    def params(self) -> torch.Tensor:
+        """``[K, P]``: every parameter of every run (layout: :mod:`nnviz.engine.params`)."""
+        return self._state.params
+
+    @property
+    def epoch(self) -> int:
+        return self._state.epoch
+
+    @property
+    def alive(self) -> torch.Tensor:
+        """``[K]`` bool: False for the runs frozen after they diverged."""
+        return self._state.alive
+
+    @property
+    def diverged_epoch(self) -> list[int | None]:
+        """Per run, the epoch it diverged in, or None."""
+        return self._state.diverged_epoch
+
+    @property
+    def diagnostics(self) -> DiagnosticsRecorder:
+        return self._state.diagnostics
 
     # ---- training ----------------------------------------------------------------------------
     @property
@@ -115,11 +207,11 @@ class LockstepTrainer:
 
     @property
     def done(self) -> bool:
-        return self.epoch >= self.cfg.epochs
+        return self._state.epoch >= self._state.cfg.epochs
 
     def step(self, n_epochs: int = 1) -> int:
         """Train every live run for up to ``n_epochs`` more epochs (within the budget); returns how many."""
-        n = max(0, min(int(n_epochs), self.cfg.epochs - self.epoch))
+        n = max(0, min(int(n_epochs), self._state.cfg.epochs - self._state.epoch))
         # inference_mode, not no_grad: no version counters or view tracking per op, ~70 us of
         # ~1000 per epoch on W. Tensors made here (the workspaces) are only ever used in here.
         with torch.inference_mode():
@@ -130,15 +222,16 @@ class LockstepTrainer:
         return n
 
     def _run_epoch(self) -> None:
-        n, bs = self._x.shape[1], self.cfg.batch_size
+        s = self._state
+        n, bs = s.x.shape[1], s.cfg.batch_size
         if bs <= 0 or bs >= n:
-            loss, correct = self._train_step(self._x, self._y, self._onehot)
+            loss, correct = self._train_step(s.x, s.y, self._onehot)
         else:  # per-batch results are summed once per epoch: 2 ops per batch fewer
             batches = [self._train_step(xb, yb, tb) for xb, yb, tb in self._minibatches(bs)]
             sizes = torch.tensor([min(bs, n - start) / n for start in range(0, n, bs)])
             loss = torch.stack([b[0] for b in batches], dim=1) @ sizes
             correct = torch.stack([b[1] for b in batches]).sum(0)
-        val_loss, val_correct = self._evaluate(self._xv, self._yv, self._onehot_val)
+        val_loss, val_correct = self._evaluate(s.x_val, s.y_val, self._onehot_val)
         self._finish_epoch(_metrics(loss, correct), _metrics(val_loss, val_correct))
 
     def _run_pipelined(self, n_epochs: int) -> None:
@@ -149,7 +242,8 @@ class LockstepTrainer:
         metrics of epoch e come with the forward pass of epoch e + 1 (the last epoch's are
         evaluated on their own). On W: 990 us per epoch against 1090 with a separate validation
         pass, and 920 with both losses from one fused pass (losses.split_binary_ce)."""
-        n = self._x.shape[1]
+        s = self._state
+        n = s.x.shape[1]
         ws = self._workspace(self._x_all.shape[1], n)
         pending = None  # (loss, correct) of the epoch whose validation metrics are not known yet
         for _ in range(n_epochs):
@@ -161,7 +255,7 @@ class LockstepTrainer:
                 self._finish_epoch(pending, val)
             pending = train
             self._backward_and_update(caches, dlogits, ws)
-        val_loss, val_correct = self._evaluate(self._xv, self._yv, self._onehot_val)
+        val_loss, val_correct = self._evaluate(s.x_val, s.y_val, self._onehot_val)
         self._finish_epoch(pending, _metrics(val_loss, val_correct))
 
     def _split_losses(self, logits, n: int):
@@ -171,35 +265,36 @@ class LockstepTrainer:
             loss, correct, dlogits = losses.split_binary_ce(logits, self._split_targets)
             metrics = torch.stack([loss, correct], dim=1)
             return metrics[0], metrics[1], dlogits
-        loss, correct, dlogits = losses.loss_and_grad(
-            logits[..., :n], self._y, self._onehot, self.cfg.loss, True
-        )
-        val = losses.loss_and_grad(logits[..., n:], self._yv, self._onehot_val, self.cfg.loss, False)
+        s = self._state
+        loss, correct, dlogits = losses.loss_and_grad(logits[..., :n], s.y, self._onehot, s.cfg.loss, True)
+        val = losses.loss_and_grad(logits[..., n:], s.y_val, self._onehot_val, s.cfg.loss, False)
         return _metrics(loss, correct), _metrics(*val[:2]), dlogits
 
     def _finish_epoch(self, train: torch.Tensor, val: torch.Tensor) -> None:
         """Record an epoch's metrics (``[2, K]`` each: loss, correct count) as one [4, K] history row
         (one write instead of four masked ones), freeze the runs that diverged in it and run the
         diagnostics."""
-        row = torch.cat([train, val], out=self._hist[self.epoch]).div_(self._row_scale)
+        s = self._state
+        row = torch.cat([train, val], out=s.hist[s.epoch]).div_(self._row_scale)
         self._check_divergence(row)
         if not self._all_alive:
-            row.masked_fill_(~self.alive, float("nan"))
-        self.epoch += 1
-        self.diagnostics.maybe_record(self.epoch)
+            row.masked_fill_(~s.alive, float("nan"))
+        s.epoch += 1
+        s.diagnostics.maybe_record(self)
 
     def _minibatches(self, bs: int):
         """``(x, y, target)`` of every minibatch of this epoch, in each seed's order for that seed's
         runs. The epoch's data is permuted once; the batches are slices of it."""
-        n = self._x.shape[1]
-        orders = np.stack([epoch_order(s, self.epoch, n) for s in self.cfg.seeds])
+        s = self._state
+        n = s.x.shape[1]
+        orders = np.stack([epoch_order(seed, s.epoch, n) for seed in s.cfg.seeds])
         if len(orders) == 1:  # one order shared by all runs
             idx = torch.from_numpy(orders[0])
-            x, y, target = self._x[:, idx], self._y[idx], self._onehot[..., idx]
+            x, y, target = s.x[:, idx], s.y[idx], self._onehot[..., idx]
         else:  # per run: x [K, 2, N], y [K, N], target [K, N] or [K, C, N]
             idx = torch.from_numpy(orders)[self._seed_of_run]
-            x, y, target = self._x[:, idx].transpose(0, 1), self._y[idx], self._onehot[..., idx]
-            target = target.transpose(0, 1) if self.n_classes > 2 else target
+            x, y, target = s.x[:, idx].transpose(0, 1), s.y[idx], self._onehot[..., idx]
+            target = target.transpose(0, 1) if s.n_classes > 2 else target
         for start in range(0, n, bs):
             yield x[..., start : start + bs], y[..., start : start + bs], target[..., start : start + bs]
 
@@ -210,76 +305,82 @@ class LockstepTrainer:
         return self._workspaces[key]
 
     def _train_step(self, x, y, target):
+        s = self._state
         ws = self._workspace(x.shape[-1])
         logits, caches = lockstep.forward(
-            self._views, self._groups, x, train=True, need_deriv=False, running=self.running, ws=ws
+            self._views, self._groups, x, train=True, need_deriv=False, running=s.running, ws=ws
         )
-        loss, correct, dlogits = losses.loss_and_grad(logits, y, target, self.cfg.loss, True)
+        loss, correct, dlogits = losses.loss_and_grad(logits, y, target, s.cfg.loss, True)
         self._backward_and_update(caches, dlogits, ws)
         return loss, correct
 
     def _backward_and_update(self, caches, dlogits, ws) -> None:
-        grad = self._grad
+        s = self._state
+        grad, cfg = s.grad, s.cfg
         lockstep.backward(self._views, caches, dlogits, ws, self._prelu_mask, self._grad_views)
-        if self.cfg.l2:
-            grad.add_(self.params * self._wmask, alpha=self.cfg.l2)
-        if self.cfg.l1:
-            grad.add_(self.params.sign() * self._wmask, alpha=self.cfg.l1)
-        if not self._all_alive:
-            grad = torch.where(self.alive[:, None], grad, 0.0)
-        self._last_grad = grad
+        if cfg.l2:
+            grad.add_(s.params * self._wmask, alpha=cfg.l2)
+        if cfg.l1:
+            grad.add_(s.params.sign() * self._wmask, alpha=cfg.l1)
+        if not self._all_alive:  # frozen runs take no step (every backward pass rewrites grad)
+            grad.masked_fill_(~s.alive[:, None], 0.0)
         self._opt.step(grad)
 
     def _evaluate(self, x, y, target):
+        s = self._state
         ws = self._workspace(x.shape[-1])
         logits, _ = lockstep.forward(
-            self._views, self._groups, x, train=False, need_deriv=False, running=self.running, ws=ws
+            self._views, self._groups, x, train=False, need_deriv=False, running=s.running, ws=ws
         )
-        loss, correct, _ = losses.loss_and_grad(logits, y, target, self.cfg.loss, False)
+        loss, correct, _ = losses.loss_and_grad(logits, y, target, s.cfg.loss, False)
         return loss, correct
 
     def _check_divergence(self, row: torch.Tensor) -> None:
         """Freeze runs whose loss went NaN/inf in this history ``row``: restore their last finite
         parameters, zero their optimiser state and stop updating them. Other runs are untouched."""
+        s = self._state
         if not math.isfinite(float(row.sum())):  # one op while everything is finite
-            self._freeze(self.alive & torch.isfinite(row[0] + row[2]).logical_not_())
+            self._freeze(s.alive & torch.isfinite(row[0] + row[2]).logical_not_())
         good_params, good_running = self._last_good
-        good_params.copy_(self.params)
-        for cur, good in zip(self.running, good_running, strict=True):
+        good_params.copy_(s.params)
+        for cur, good in zip(s.running, good_running, strict=True):
             if cur is not None:
                 good[0].copy_(cur[0])
                 good[1].copy_(cur[1])
 
     def _freeze(self, bad: torch.Tensor) -> None:
+        s = self._state
         good_params, good_running = self._last_good
-        self.params[bad] = good_params[bad]
+        s.params[bad] = good_params[bad]
         self._opt.reset(bad)
-        for cur, good in zip(self.running, good_running, strict=True):
+        for cur, good in zip(s.running, good_running, strict=True):
             if cur is not None:
                 cur[0][bad], cur[1][bad] = good[0][bad], good[1][bad]
         for i in torch.nonzero(bad).flatten().tolist():
-            self.diverged_epoch[i] = self.epoch + 1
-        self.alive &= ~bad
-        self._all_alive = bool(self.alive.all())
+            s.diverged_epoch[i] = s.epoch + 1
+        s.alive &= ~bad
+        self._all_alive = bool(s.alive.all())
 
     # ---- results -----------------------------------------------------------------------------
     def history(self) -> dict[str, np.ndarray]:
         """Per-epoch metrics so far: each ``[epochs_done, K]``; NaN after a run diverged."""
-        return {key: self._hist[: self.epoch, j].numpy().copy() for j, key in enumerate(HISTORY_KEYS)}
+        s = self._state
+        return {key: s.hist[: s.epoch, j].numpy().copy() for j, key in enumerate(HISTORY_KEYS)}
 
     def forward_eval(self, x: np.ndarray, need_deriv: bool = False):
         """Evaluation-mode forward of all runs on points ``x [G, 2]`` (raw data coordinates
-        already scaled like the training data). Returns (logits [K, out, G], hidden caches)."""
+        already scaled like the training data). Returns (logits [K, out, G], hidden caches: one
+        :class:`~nnviz.engine.lockstep.LayerCache` per hidden layer, ``deriv`` = f'(z) if asked)."""
         xt = torch.from_numpy(np.ascontiguousarray(np.asarray(x, dtype=np.float32).T))
         with torch.no_grad():
             return lockstep.forward(
-                self._views, self._groups, xt, train=False, need_deriv=need_deriv, running=self.running
+                self._views, self._groups, xt, train=False, need_deriv=need_deriv, running=self._state.running
             )
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities ``[K, G, C]`` of every run at points ``x [G, 2]`` (scaled space)."""
         logits, _ = self.forward_eval(x)
-        if self.n_classes == 2:
+        if self._state.n_classes == 2:
             p1 = torch.sigmoid(logits[:, 0])
             probs = torch.stack([1.0 - p1, p1], dim=-1)
         else:
@@ -293,8 +394,35 @@ class LockstepTrainer:
 
     def state_dict(self, run: int) -> dict[str, torch.Tensor]:
         """Weights of one run, keyed like :func:`nnviz.engine.model.reference_model`'s ``nn.Sequential``."""
+        s = self._state
         prelu = self.runs[run][0] == "prelu"
-        return self.layout.state_dict(self.params[run], self.running, run, prelu, self._opt.steps)
+        return self._layout.state_dict(s.params[run], s.running, run, prelu, s.optimizer.steps)
+
+    def prelu_slopes(self, run: int) -> list[np.ndarray] | None:
+        """The learned negative slopes ``[width]`` per hidden layer of a PReLU run (copies), else None."""
+        if self.runs[run][0] != "prelu":
+            return None
+        return [layer["slope"][run, :, 0].numpy().copy() for layer in self._views[:-1]]
+
+    @property
+    def train_inputs(self) -> np.ndarray:
+        """The training points ``[N, 2]`` in the scaled input space (a copy)."""
+        return self._state.x.numpy().T.copy()
+
+    @property
+    def activation_groups(self) -> tuple[lockstep.Group, ...]:
+        """The runs grouped by activation: ``(act, params, runs)`` per activation of the config, with
+        ``act`` the :class:`~nnviz.activations.Activation`, ``params`` its parameter values and
+        ``runs`` the slice of run indices that use it (contiguous, activation-major)."""
+        return self._groups
+
+    def grad_norms(self) -> np.ndarray:
+        """``[K, layers]`` float32: the Frobenius norm of every layer's weight-matrix gradient at the
+        last step (of the optimised objective, penalties included); 0 for frozen runs and before
+        the first step."""
+        grad = self._state.grad
+        norms = [grad[:, slot["W"].start : slot["W"].stop].norm(dim=1) for slot in self._layout.slots]
+        return torch.stack(norms, -1).numpy()
 
 
 def _metrics(loss: torch.Tensor, correct: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,7 @@ import plotly
 import plotly.io as pio
 import streamlit as st
 
-from nnviz.plots import FONT
+from nnviz.figures.style import FONT
 
 LOG = logging.getLogger("nnviz")
 NAME = "nnviz_chart"
@@ -48,7 +48,7 @@ def show(
     ``preview``: until plotly.js has loaded, show a static picture of the figure's layout images,
     scatter points and titles (what the boundary chart is made of).
     ``stream``: ``{"path", "rev", "epoch"}`` of the live websocket whose frames update this chart
-    after this figure (see nnviz/ui/live.py): frames of that ``rev``, for later epochs, swap in.
+    after this figure (see nnviz/ui/live/route.py): frames of that ``rev``, for later epochs, swap in.
     """
     config = {**PLOT_CONFIG, **(config or {})}
     component = _component()

@@ -5,13 +5,23 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from nnviz import plots, plots_inside, report
 from nnviz.activations import get_activation
 from nnviz.analysis import inside
 from nnviz.analysis.boundary import quantize
 from nnviz.experiment import Experiment
+from nnviz.figures import adapters, boundary, style
+from nnviz.figures.inside import (
+    MAX_UNITS,
+    agreement_figure,
+    epoch_titles,
+    fitting_columns,
+    neurons_figure,
+    replay_figure,
+    transformed_figure,
+)
 from nnviz.ui import charts
-from nnviz.ui.panels import MAIN_WIDTH
+from nnviz.ui.common import MAIN_WIDTH
+from nnviz.ui.session import session
 
 NEURON_RESOLUTION = 40
 SEED_RESOLUTION = 100
@@ -32,9 +42,9 @@ def render_neurons(exp: Experiment) -> None:
     slopes = inside.prelu_slopes(exp.trainer, run)
     if slopes is not None:
         st.markdown("PReLU's learned slopes *a* are in the unit titles (they started at the initial slope).")
-    if exp.cfg.width > plots_inside.MAX_UNITS:
-        st.caption(f"Showing the first {plots_inside.MAX_UNITS} of {exp.cfg.width} units per layer.")
-    charts.show(plots_inside.neurons_figure(maps, grid.xs, grid.ys, slopes=slopes), key="neurons")
+    if exp.cfg.width > MAX_UNITS:
+        st.caption(f"Showing the first {MAX_UNITS} of {exp.cfg.width} units per layer.")
+    charts.show(neurons_figure(maps, grid.xs, grid.ys, slopes=slopes), key="neurons")
     st.subheader("Transformed space")
     cols = st.columns([1, 2])
     layer = cols[0].selectbox(
@@ -53,7 +63,7 @@ def render_neurons(exp: Experiment) -> None:
     lines = (inside.grid_lines(grid) - exp.split.mean) / exp.split.scale
     space = inside.transformed_space(exp.trainer, run, layer, X, lines.astype(np.float32), units=units)
     title = f"{exp.run_labels[run]}: the data after hidden layer {layer + 1}"
-    charts.show(plots_inside.transformed_figure(space, y, exp.split.n_classes, title=title), key="space")
+    charts.show(transformed_figure(space, y, exp.split.n_classes, title=title), key="space")
 
 
 def render_replay(exp: Experiment) -> None:
@@ -66,24 +76,23 @@ def render_replay(exp: Experiment) -> None:
         st.info("Train for a while first.")
         return
     epochs = [e for e, _ in snaps]
-    ss = st.session_state
-    if ss.get("replay_epoch") not in epochs or ss.get("replay_follow", True):
-        ss["replay_epoch"] = epochs[-1]  # follow training until the user picks an epoch
+    if st.session_state.get("replay_epoch") not in epochs or session().replay_follow:
+        st.session_state["replay_epoch"] = epochs[-1]  # follow training until the user picks an epoch
     epoch = st.select_slider("Epoch", epochs, key="replay_epoch", on_change=_stop_following)
     probs = dict(snaps)[epoch]
     grid = exp.snapshot_grid
     X_train, y_train = exp.data_xy("train")
     X_val, y_val = exp.data_xy("val")
     val_acc = exp.trainer.history()["val_acc"]
-    colors = report.run_colors(exp)
+    colors = adapters.run_colors(exp)
     # as many panels a row as the longest title any epoch can have fits ("untrained" is the longest)
-    longest = plots.panel_titles(
+    longest = style.panel_titles(
         [f"{label} · epoch {epochs[-1]} · untrained" for label in exp.run_labels], colors
     )
-    fig = plots.boundary_figure(
-        grid.xs, grid.ys, probs, titles=plots_inside.epoch_titles(exp.run_labels, epoch, val_acc),
+    fig = boundary.boundary_figure(
+        grid.xs, grid.ys, probs, titles=epoch_titles(exp.run_labels, epoch, val_acc),
         X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val, pred_train=None, pred_val=None,
-        n_classes=exp.split.n_classes, ncols=plots_inside.fitting_columns(longest, width=MAIN_WIDTH),
+        n_classes=exp.split.n_classes, ncols=fitting_columns(longest, width=MAIN_WIDTH),
         title_colors=colors, width=MAIN_WIDTH,
     )  # fmt: skip
     charts.show(fig, key="replay")
@@ -99,20 +108,20 @@ def render_replay(exp: Experiment) -> None:
 def _replay_animation(exp: Experiment, run: int, X_train, y_train, val_acc, color: str):
     """The animation of one run, rebuilt only when a snapshot was added (or another run is picked)."""
     snaps, grid = exp.snapshots, exp.snapshot_grid
-    key = (id(exp), hash(exp.cfg), run, len(snaps), snaps[-1][0])
-    cached = st.session_state.get("replay_anim_cache")
+    key = (exp.uid, run, len(snaps), snaps[-1][0])
+    s = session()
+    cached = s.replay_animation
     if cached is None or cached[0] != key:
-        fig = plots_inside.replay_figure(
+        fig = replay_figure(
             snaps, grid.xs, grid.ys, run=run, title=exp.run_labels[run], X_train=X_train, y_train=y_train,
             val_acc=val_acc, color=color, width=MAIN_WIDTH,
         )  # fmt: skip
-        cached = (key, fig)
-        st.session_state["replay_anim_cache"] = cached
+        cached = s.replay_animation = (key, fig)
     return cached[1]
 
 
 def _stop_following() -> None:
-    st.session_state["replay_follow"] = False
+    session().replay_follow = False
 
 
 def render_seeds(exp: Experiment) -> None:
@@ -139,8 +148,8 @@ def render_seeds(exp: Experiment) -> None:
     )
     X_train, y_train = exp.data_xy("train")
     X_val, y_val = exp.data_xy("val")
-    fig = plots_inside.agreement_figure(
-        agreement, grid.xs, grid.ys, titles=titles, title_colors=[plots.activation_color(a) for a in acts],
+    fig = agreement_figure(
+        agreement, grid.xs, grid.ys, titles=titles, title_colors=[style.activation_color(a) for a in acts],
         X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val, n_classes=exp.split.n_classes,
         width=MAIN_WIDTH,
     )  # fmt: skip

@@ -19,30 +19,20 @@ from nnviz.config import (
     OPTIMIZERS,
     UPLOAD,
     Config,
+    field_types,
 )
 from nnviz.data.generators import DATASETS
 from nnviz.data.upload import UploadError, parse_csv
 from nnviz.presets import load_presets
-from nnviz.ui import state
+from nnviz.ui.session import session
 
-PREFIX = "w_"
-LR_STEPS = (
-    1e-5,
-    3e-5,
-    1e-4,
-    3e-4,
-    1e-3,
-    3e-3,
-    0.01,
-    0.03,
-    0.1,
-    0.3,
-    1.0,
-    3.0,
-    10.0,
-    30.0,
-    100.0,
-)  # to BOUNDS["lr"].high
+PREFIX = "w_"  # the widgets' session-state keys: w_<config field>
+PRESET_CHOICE = "preset_choice"  # the preset picker's key
+LR_STEPS = tuple(  # a log scale of 1-3 steps, within the config's bounds
+    x
+    for x in (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+    if BOUNDS["lr"].low <= x <= BOUNDS["lr"].high
+)
 PENALTY_STEPS = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 BATCH_STEPS = (0, 1, 8, 16, 32, 64, 128, 256)
 SCALAR_FIELDS = tuple(BOUNDS)
@@ -52,14 +42,23 @@ def _key(name: str) -> str:
     return PREFIX + name
 
 
-def seed_widgets(cfg: Config) -> None:
-    """Put a config's values into the widgets' session-state keys (before the widgets exist)."""
+def _range(name: str) -> tuple:
+    """A widget's (low, high): the config's own bounds, as ints for whole-number fields."""
+    rule, kind = BOUNDS[name], field_types()[name]
+    return kind(rule.low), kind(rule.high)
+
+
+def seed_widgets(cfg: Config, preset: str | None = None) -> None:
+    """Put a config's values (and the preset it came from) into the widgets' session-state keys,
+    before the widgets exist."""
     for name in SCALAR_FIELDS:
         st.session_state[_key(name)] = getattr(cfg, name)
     st.session_state[_key("activations")] = list(cfg.activations)
     for name in ACT_PARAMS:
         act, param = name.split(".")
         st.session_state[_key(name)] = cfg.params_for(act)[param]
+    if preset is not None:
+        st.session_state[PRESET_CHOICE] = preset
 
 
 def _fmt_num(x: float) -> str:
@@ -98,7 +97,7 @@ def render_sidebar() -> None:
     with st.sidebar:
         _preset_box()
         st.header("Data")
-        options = list(DATASETS) + ([UPLOAD] if state.UPLOADED in ss or ss[_key("dataset")] == UPLOAD else [])
+        options = list(DATASETS) + ([UPLOAD] if session().upload or ss[_key("dataset")] == UPLOAD else [])
         st.selectbox(
             "Dataset",
             options,
@@ -112,12 +111,14 @@ def render_sidebar() -> None:
             spec = DATASETS[ss[_key("dataset")]]
             st.caption(f"{spec.description} With its default settings and activations: {spec.look_for}")
             if DATASETS[ss[_key("dataset")]].n_classes is None:
-                st.slider("Classes", 3, 5, key=_key("n_classes"))
-            st.number_input("Samples", 50, int(BOUNDS["n_samples"].high), step=50, key=_key("n_samples"))
-            st.slider("Noise", 0.0, 2.0, step=0.01, key=_key("noise"), help="Jitter added to every point.")
+                st.slider("Classes", *_range("n_classes"), key=_key("n_classes"))
+            st.number_input("Samples", *_range("n_samples"), step=50, key=_key("n_samples"))
+            st.slider(
+                "Noise", *_range("noise"), step=0.01, key=_key("noise"), help="Jitter added to every point."
+            )
         _upload_box(expanded=not generated)
-        st.slider("Validation fraction", 0.05, 0.5, step=0.05, key=_key("val_fraction"))
-        st.number_input("Data seed", 0, int(BOUNDS["data_seed"].high), key=_key("data_seed"))
+        st.slider("Validation fraction", *_range("val_fraction"), step=0.05, key=_key("val_fraction"))
+        st.number_input("Data seed", *_range("data_seed"), key=_key("data_seed"))
         st.checkbox(
             "Standardise inputs", key=_key("standardize"), help="Zero mean, unit variance (fit on train)."
         )
@@ -135,27 +136,24 @@ def render_sidebar() -> None:
             if act in ss[_key("activations")]:
                 label = next(p.label for p in ACTIVATIONS[act].params if p.name == param)
                 st.slider(f"{ACTIVATIONS[act].name}: {label}", low, high, step=0.01, key=_key(name))
-        st.number_input(
-            "Seed", 0, int(BOUNDS["seed"].high), key=_key("seed"), help="Initial weights and batch order."
-        )
+        st.number_input("Seed", *_range("seed"), key=_key("seed"), help="Initial weights and batch order.")
         st.slider(
             "Seeds per activation",
-            1,
-            10,
+            *_range("n_seeds"),
             key=_key("n_seeds"),
             help="Repeat every run with seeds seed, seed+1, ...",
         )
 
         st.header("Network")
-        st.slider("Hidden layers", 1, 6, key=_key("hidden_layers"))
-        st.slider("Units per layer", 1, 64, key=_key("width"))
+        st.slider("Hidden layers", *_range("hidden_layers"), key=_key("hidden_layers"))
+        st.slider("Units per layer", *_range("width"), key=_key("width"))
         st.checkbox("Batch norm", key=_key("batch_norm"), help="BatchNorm1d before each hidden activation.")
         st.selectbox("Initialisation", INITS, format_func=INIT_NAMES.get, key=_key("init"))
 
         st.header("Training")
         st.selectbox("Optimiser", OPTIMIZERS, format_func=OPTIMIZER_NAMES.get, key=_key("optimizer"))
         if ss[_key("optimizer")] == "momentum":
-            st.slider("Momentum", 0.0, 0.99, step=0.01, key=_key("momentum"))
+            st.slider("Momentum", *_range("momentum"), step=0.01, key=_key("momentum"))
         st.select_slider(
             "Learning rate", _steps_with(LR_STEPS, ss[_key("lr")]), format_func=_fmt_num, key=_key("lr")
         )
@@ -165,7 +163,7 @@ def render_sidebar() -> None:
             format_func=lambda b: "full" if b == 0 else str(b),
             key=_key("batch_size"),
         )
-        st.number_input("Epochs", 1, int(BOUNDS["epochs"].high), step=50, key=_key("epochs"))
+        st.number_input("Epochs", *_range("epochs"), step=50, key=_key("epochs"))
         st.select_slider(
             "L1 penalty", _steps_with(PENALTY_STEPS, ss[_key("l1")]), format_func=_fmt_num, key=_key("l1")
         )
@@ -183,22 +181,17 @@ def _preset_box() -> None:
         "Guided experiment",
         [""] + list(presets),
         format_func=lambda k: presets[k].title if k else "— choose one —",
-        key=state.PRESET_CHOICE,
+        key=PRESET_CHOICE,
         on_change=_apply_preset,
         help="Loads the settings of a classic experiment and explains what to look for.",
     )
 
 
 def _apply_preset() -> None:
-    key = st.session_state.get(state.PRESET_CHOICE)
+    key = st.session_state.get(PRESET_CHOICE)
     if key:
         seed_widgets(load_presets()[key].config)
-        st.session_state[state.PRESET] = key
-
-
-def active_preset(cfg: Config):
-    """The preset whose settings (or contrast settings) are on screen, else None."""
-    return state.active_preset(cfg)
+        session().preset = key
 
 
 def _dataset_changed() -> None:
@@ -209,7 +202,7 @@ def _dataset_changed() -> None:
     key = ss[_key("dataset")]
     if key not in DATASETS:
         return
-    before = ss[state.CONFIG].dataset_defaults()
+    before = session().config.dataset_defaults()
     after = Config(dataset=key).dataset_defaults()
     for name in DATASET_DEFAULTS:
         if ss.get(_key(name), before[name]) == before[name]:
@@ -228,7 +221,7 @@ def _upload_box(expanded: bool) -> None:
             key="upload_file",
             on_change=_on_upload,
         )
-        message = st.session_state.get(state.UPLOAD_MESSAGE)
+        message = session().upload_message
         if message:
             level, text = message
             (st.error if level == "error" else st.success)(text)
@@ -244,31 +237,23 @@ def _on_upload() -> None:
     try:
         data = parse_csv(raw)
     except UploadError as exc:
-        ss[state.UPLOAD_MESSAGE] = ("error", f"{file.name[:40]}: {exc} The current experiment is unchanged.")
+        session().upload_message = ("error", f"{file.name[:40]}: {exc} The current experiment is unchanged.")
         return
-    ss[state.UPLOADED] = (hashlib.sha256(raw).hexdigest(), data)
+    session().upload = (hashlib.sha256(raw).hexdigest(), data)
     ss[_key("dataset")] = UPLOAD
     notes = " ".join(data.notes)
-    ss[state.UPLOAD_MESSAGE] = (
+    session().upload_message = (
         "success",
         f"Loaded {len(data.y)} points in {data.n_classes} classes. {notes}",
     )
 
 
 def config_from_widgets(prev: Config) -> Config:
+    """The Config the widgets describe (``prev`` fills what is not drawn); the widgets' ranges are the
+    config's bounds, so this validates; if it still does not, the session says why and ``prev`` stays."""
     ss = st.session_state
-    values = {name: ss.get(_key(name), getattr(prev, name)) for name in SCALAR_FIELDS}
-    for name in (
-        "n_samples",
-        "data_seed",
-        "seed",
-        "n_seeds",
-        "hidden_layers",
-        "width",
-        "batch_size",
-        "epochs",
-    ):
-        values[name] = int(values[name])
+    kinds = field_types()
+    values = {name: kinds[name](ss.get(_key(name), getattr(prev, name))) for name in SCALAR_FIELDS}
     acts = tuple(ss[_key("activations")]) or prev.activations
     chosen = []
     for name, (default, _, _) in ACT_PARAMS.items():
@@ -276,4 +261,8 @@ def config_from_widgets(prev: Config) -> Config:
         value = float(ss.get(_key(name), prev.params_for(act)[param]))
         if act in acts and value != default:
             chosen.append((name, value))
-    return Config(activations=acts, act_params=tuple(sorted(chosen)), **values)
+    try:
+        return Config(activations=acts, act_params=tuple(sorted(chosen)), **values)
+    except ValueError as exc:
+        session().error = f"These settings cannot be used: {exc}"
+        return prev

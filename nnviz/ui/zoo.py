@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from nnviz import plots, plots_zoo
 from nnviz.activations import ACTIVATIONS
+from nnviz.figures import style, zoo
 from nnviz.ui import charts
 
 
@@ -43,7 +43,7 @@ def render_zoo() -> None:
         z = torch.linspace(-5, 5, 401)
         curves = [_curve(key, z, values)] + [_curve(k, z) for k in others]
         title = " vs ".join(name for name, *_ in curves)
-        fig = plots_zoo.activations_figure(z.numpy(), curves, title=title, derivatives_only=only_df)
+        fig = zoo.activations_figure(z.numpy(), curves, title=title, derivatives_only=only_df)
         charts.show(fig, key="zoo_plot")
         if any(ACTIVATIONS[k].params for k in others):
             st.caption(f"Compared activations use their default parameters; the sliders set {act.name}'s.")
@@ -51,10 +51,10 @@ def render_zoo() -> None:
 
 
 def _curve(key: str, z: torch.Tensor, values: dict | None = None) -> tuple:
-    """(name, colour, f, f') of an activation over ``z``, for plots_zoo.activations_figure."""
+    """(name, colour, f, f') of an activation over ``z``, for zoo.activations_figure."""
     act = ACTIVATIONS[key]
     f, df = act.forward_backward(z, values)
-    return act.name, plots.activation_color(key), f.numpy(), df.numpy()
+    return act.name, style.activation_color(key), f.numpy(), df.numpy()
 
 
 def _zoo_table() -> pd.DataFrame:

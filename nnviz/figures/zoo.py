@@ -1,6 +1,8 @@
-"""The activation zoo's overlay: several activations' f and f' on the same axes, each derivative's
-maximum marked (sigmoid' peaks at 0.25, tanh' at 1: the picture behind vanishing gradients).
-Plain arrays in, a Plotly figure out (like plots.py); no Streamlit, no torch.
+"""The activation zoo: one activation's f and f' (activation_figure), and several activations' f and
+f' on the same axes, each derivative's maximum marked (activations_figure: sigmoid' peaks at 0.25,
+tanh' at 1, the picture behind vanishing gradients).
+
+Plain arrays in, Plotly figures out; no Streamlit, no torch.
 """
 
 from __future__ import annotations
@@ -8,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from nnviz.plots import TEMPLATE, _f32, _value_range
+from nnviz.figures.style import OKABE_ITO, TEMPLATE, f32
 
+ACT_RANGE = (-3.0, 5.0)  # y range of the activation plots when a curve explodes
 PLATEAU_TOL = 1e-6  # relative: points of f' this close to its maximum count as the maximum (ReLU's z > 0)
 PLOT_PX = (430.0, 180.0)  # about the plot area's size in the zoo's column, for placing the max labels
 # where a max label may go, relative to its point (px, y down), in order of preference
@@ -19,15 +22,43 @@ LABEL_OFFSETS = [
 LEGEND_ROW = 22  # px of figure height per extra legend row
 
 
+def activation_figure(z, f, df, *, name) -> go.Figure:
+    """An activation ``f`` and its derivative ``df`` over ``z`` (all [N]); the y range shows 0 and both
+    curves, clipped to ACT_RANGE when one explodes."""
+    z, f, df = f32(z), f32(f), f32(df)
+    fig = go.Figure()
+    fig.add_scatter(x=z, y=f, name="f(z)", line=dict(color=OKABE_ITO[0], width=3), hovertemplate="%{y:.3f}")
+    fig.add_scatter(
+        x=z, y=df, name="f′(z)", line=dict(color=OKABE_ITO[1], width=2, dash="dash"), hovertemplate="%{y:.3f}"
+    )
+    zero = dict(zeroline=True, zerolinewidth=1.5, zerolinecolor="#9E9E9E")
+    fig.update_xaxes(title="z", range=[float(z.min()), float(z.max())] if z.size else None, **zero)
+    fig.update_yaxes(range=_value_range(f, df), **zero)
+    fig.update_layout(
+        template=TEMPLATE, title=dict(text=name, x=0.01, font=dict(size=15)), height=320,
+        margin=dict(l=45, r=10, t=45, b=40), hovermode="x unified",
+        legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
+    )  # fmt: skip
+    return fig
+
+
+def _value_range(*curves: np.ndarray) -> list[float]:
+    """A y range that shows 0 and every curve, clipped to ACT_RANGE, with a little padding."""
+    values = np.concatenate([c[np.isfinite(c)] for c in curves] + [np.zeros(1, dtype=np.float32)])
+    lo, hi = max(float(values.min()), ACT_RANGE[0]), min(float(values.max()), ACT_RANGE[1])
+    pad = max(0.08 * (hi - lo), 0.1)
+    return [lo - pad, hi + pad]
+
+
 def activations_figure(z, curves, *, title: str, derivatives_only: bool = False) -> go.Figure:
     """Every activation of ``curves`` over ``z`` [N]: f solid, f' dashed, in the activation's colour,
     with ``max f′ = ...`` marked at each derivative's maximum (the middle of a plateau, e.g. ReLU's
     z > 0) and in its hover. ``curves``: (name, colour, f [N], df [N]) each; ``derivatives_only``
-    draws f' alone. The y range shows 0 and every drawn curve, clipped to plots.ACT_RANGE."""
-    z = _f32(z)
+    draws f' alone. The y range shows 0 and every drawn curve, clipped to ACT_RANGE."""
+    z = f32(z)
     traces, drawn, maxima = [], [], []
     for name, color, f, df in curves:
-        f, df = _f32(f), _f32(df)
+        f, df = f32(f), f32(df)
         peak = _maximum(z, df)
         if not derivatives_only:
             traces.append(go.Scatter(

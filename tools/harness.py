@@ -1,5 +1,6 @@
-"""Shared by the browser tests, `make screenshot` and `make loadtest`: a Streamlit server in a
-subprocess and a Playwright-driven system Chromium (Playwright cannot download browsers here)."""
+"""Shared by the browser tests (tests/conftest.py, tests/test_browser.py) and the tools
+(`make screenshot`, `make measure`, `make loadtest`): a Streamlit server in a subprocess and a
+Playwright-driven system Chromium (Playwright cannot download browsers here)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]  # the repository (tools/..)
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -1,6 +1,6 @@
 """Measure the live view in Chromium: time to the first boundary (warm server), redraws per second
 and bytes per update with 8 activations.
-Usage: python -m tests.browser.measure [--seconds 10] [--script app.py]
+Usage: python -m tools.measure [--seconds 10] [--script app.py]   (make measure)
 
 Times are taken in the page (``performance.now()``, milliseconds since navigation start) when
 Plotly has finished drawing the boundary chart, so polling from here does not blur them."""
@@ -12,7 +12,7 @@ import statistics
 import sys
 import time
 
-from tests.browser.harness import browser, find_chromium, streamlit_server, wait_for_boundary
+from tools.harness import browser, find_chromium, streamlit_server, wait_for_boundary
 
 EIGHT = "act=sigmoid,tanh,relu,leaky_relu,elu,gelu,silu,softplus"
 CHART = '.nnviz-chart[data-chart="boundary"]'

@@ -1,8 +1,7 @@
 """A self-contained HTML report of an experiment, to hand out: what was run, with which settings
-(in words), the results, and the figures, in one file.
+(in words), the results, and the figures (nnviz/figures/adapters.py, report_figures), in one file.
 
-Figures layer (uses nnviz.plots). Every user-supplied string is HTML-escaped; plotly.js is
-embedded once, so the file opens offline.
+Every user-supplied string is HTML-escaped; plotly.js is embedded once, so the file opens offline.
 """
 
 from __future__ import annotations
@@ -13,20 +12,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from nnviz import fmt, plots
+from nnviz import fmt
 from nnviz.activations import ACTIVATIONS
-from nnviz.analysis.boundary import quantize
+from nnviz.analysis.summary import COLUMNS
 from nnviz.config import INIT_NAMES, LOSS_NAMES, OPTIMIZER_NAMES, UPLOAD, Config
 from nnviz.data.generators import DATASETS
 from nnviz.data.split import Split
 from nnviz.experiment import REACH_ACC, Experiment
+from nnviz.figures.adapters import report_figures
 
 if TYPE_CHECKING:
     from nnviz.presets import Preset
 
-REPORT_RESOLUTION = 120
 SETTING_GROUPS = ("Data", "Compare", "Network", "Training")
 
 CSS = """
@@ -241,153 +238,21 @@ def _fmt_date(now: datetime) -> str:
     return f"{now:%Y-%m-%d %H:%M} {zone}".strip()
 
 
-def run_colors(exp: Experiment) -> list[str]:
-    """Each run's colour: its activation's, in every view (all seeds of an activation share it)."""
-    return [plots.activation_color(act) for act, _ in exp.trainer.runs]
-
-
-def boundary_titles(exp: Experiment) -> list[str]:
-    """Each run's label and its latest validation accuracy, "untrained" before the first epoch and
-    "diverged at epoch N" once it diverged."""
-    hist = exp.trainer.history()["val_acc"]
-    titles = []
-    for k, label in enumerate(exp.run_labels):
-        diverged = exp.trainer.diverged_epoch[k]
-        if diverged is not None:
-            titles.append(f"{label} · diverged at epoch {diverged}")
-        elif not len(hist) or not np.isfinite(hist[-1, k]):
-            titles.append(f"{label} · untrained")
-        else:
-            titles.append(f"{label} · val {hist[-1, k]:.0%}")
-    return titles
-
-
-FLAT_MARGIN = 0.05  # a panel whose top class probability stays within this of 1/C everywhere is "flat"
-
-
-def panel_states(exp: Experiment, probs: np.ndarray) -> tuple[list[bool], list[str | None]]:
-    """Which panels to grey out (diverged runs: their frozen weights mean nothing) and each panel's
-    note: why it is grey, or that its outputs sit near 1/C everywhere (else the panel is blank white).
-    ``probs``: [K, R, R, C] on the panel grid."""
-    top = np.nan_to_num(np.asarray(probs, dtype=np.float32), nan=0.0).max(-1).max(axis=(1, 2))
-    c = probs.shape[-1]
-    muted, notes = [], []
-    for k, epoch in enumerate(exp.trainer.diverged_epoch):
-        muted.append(epoch is not None)
-        if epoch is not None:
-            notes.append(f"diverged at epoch {epoch}:<br>weights frozen, boundary meaningless")
-        elif exp.epoch and top[k] < 1 / c + FLAT_MARGIN:
-            share = "50%" if c == 2 else f"{1 / c:.0%} for every class"
-            notes.append(
-                f"outputs within {FLAT_MARGIN:.0%} of {share} everywhere:<br>the line is barely decided"
-            )
-        else:
-            notes.append(None)
-    return muted, notes
-
-
-def experiment_boundary_figure(exp: Experiment, resolution: int, *, titles=None, predictions=None, **style):
-    """The experiment's decision boundaries (on the page and in the report): the grid at
-    ``resolution``, the data, ``titles`` (default: boundary_titles) and rings on the points that
-    ``predictions`` ((train, val) predicted classes, default: the current ones; (None, None): no
-    rings) get wrong.
-    ``style``: the rest of plots.boundary_figure's keywords."""
-    grid, probs = exp.boundary(resolution)
-    X_train, y_train = exp.data_xy("train")
-    X_val, y_val = exp.data_xy("val")
-    pred_train, pred_val = predictions or (exp.predictions("train"), exp.predictions("val"))
-    muted, notes = panel_states(exp, probs)
-    return plots.boundary_figure(
-        grid.xs, grid.ys, quantize(probs), titles=titles or boundary_titles(exp), X_train=X_train,
-        y_train=y_train, X_val=X_val, y_val=y_val, pred_train=pred_train, pred_val=pred_val,
-        n_classes=exp.split.n_classes, muted=muted, notes=notes, **style,
-    )  # fmt: skip
-
-
-def experiment_shading(exp: Experiment, resolution: int, *, discretize: bool = False) -> list[str]:
-    """The PNG data URIs of the boundary panels' shading, as experiment_boundary_figure draws them."""
-    grid, probs = exp.boundary(resolution)
-    muted = [epoch is not None for epoch in exp.trainer.diverged_epoch]
-    images = plots.shading_images(quantize(probs), grid.xs, grid.ys, exp.split.n_classes, discretize, muted)
-    return [image["source"] for image in images]
-
-
-def experiment_picture(exp: Experiment, resolution: int, *, show_val: bool = True, discretize: bool = False):
-    """The boundary panels as plain pictures (PNG data URIs: shading and data, no rings), as
-    experiment_boundary_figure draws them, for a page's first paint."""
-    grid, probs = exp.boundary(resolution)
-    X_train, y_train = exp.data_xy("train")
-    X_val, y_val = exp.data_xy("val")
-    return plots.picture_panels(
-        grid.xs, grid.ys, quantize(probs), X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
-        n_classes=exp.split.n_classes, show_val=show_val, discretize=discretize,
-        muted=[epoch is not None for epoch in exp.trainer.diverged_epoch],
-    )  # fmt: skip
-
-
-def report_figures(exp: Experiment) -> list[tuple[str, object]]:
-    """(heading, figure) pairs: boundaries, curves, confusion matrices, diagnostics."""
-    colors = run_colors(exp)
-    boundary = experiment_boundary_figure(
-        exp, REPORT_RESOLUTION, ncols=min(4, exp.trainer.n_runs), title_colors=colors
-    )
-    return [
-        ("Decision boundaries", boundary),
-        (
-            "Loss and accuracy",
-            plots.curves_figure(
-                exp.trainer.history(),
-                labels=exp.run_labels,
-                colors=colors,
-                diverged=exp.trainer.diverged_epoch,
-            ),
-        ),
-        (
-            "Confusion matrices (validation)",
-            plots.confusion_figure(exp.confusion("val"), titles=exp.run_labels),
-        ),
-        (
-            "Diagnostics",
-            plots.diagnostics_figure(exp.trainer.diagnostics.arrays(), labels=exp.run_labels, colors=colors),
-        ),
-    ]
-
-
 def summary_html(exp: Experiment) -> str:
-    """The summary table: per run, losses (3 significant figures), accuracies in percent, verdicts."""
+    """The summary table, with the app's columns (nnviz.analysis.summary): per run, the numbers for
+    people (a diverged run's losses marked), then its verdicts."""
     rows = []
     for r in exp.summary():
         diverged = r.diverged_epoch is not None
-        loss_cls = "bad" if diverged else ""
-        rows.append(
-            [
-                exp.run_labels[r.run],
-                _Cell(_loss_cell(r.train_loss, diverged), loss_cls),
-                _Cell(_loss_cell(r.val_loss, diverged), loss_cls),
-                fmt.pct(r.train_acc),
-                fmt.pct(r.val_acc),
-                fmt.pct(r.precision),
-                fmt.pct(r.recall),
-                fmt.pct(r.f1),
-                fmt.epochs_to(r.epochs_to_90, r.held_90),
-                fmt.pct(r.dead_pct / 100, 0),
-                _Cell("; ".join(v.text for v in r.verdicts) or "–", "text"),
-            ]
-        )
-    header = [
-        "network",
-        "train loss",
-        "val loss",
-        "train acc",
-        "val acc",
-        "precision",
-        "recall",
-        "F1",
-        f"epochs to {REACH_ACC:.0%}",
-        "dead units",
-        "verdicts",
-    ]
-    return _table(header, rows)
+        cells: list[object] = [exp.run_labels[r.run]]
+        for column in COLUMNS:
+            if column.key in ("train_loss", "val_loss"):
+                cells.append(_Cell(_loss_cell(getattr(r, column.key), diverged), "bad" if diverged else ""))
+            else:
+                cells.append(column.cell(r))
+        cells.append(_Cell("; ".join(v.text for v in r.verdicts) or "–", "text"))
+        rows.append(cells)
+    return _table(["network", *(c.header for c in COLUMNS), "verdicts"], rows)
 
 
 def _summary_note(exp: Experiment) -> str:

@@ -3,7 +3,7 @@
 Every Streamlit script or fragment run costs the browser's main thread Streamlit's own bookkeeping
 (~0.1 s on a small machine with headless Chromium, whatever the run changes), which capped the live
 view at ~4-5 updates a second with 8 panels. So while training plays, one fragment run trains for
-~STREAM_SECONDS and, after each chunk of epochs, publishes a frame (the panels' shading images, their
+~PACING.stream_seconds and, after each chunk of epochs, publishes a frame (the panels' shading images, their
 titles and the epoch; ~40-60 KB) on the session's ``Channel``; the chart component (charts.js) has a
 websocket to it and swaps the new images in (~2 ms). Streamlit's own messages then carry the slower
 parts (curves, summary, the progress bar) about once a second.
@@ -29,8 +29,9 @@ import weakref
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from nnviz.ui.live.pacing import PACING
+
 PATH = "nnviz/live"  # relative to the app's base URL: ws(s)://host/<base>/nnviz/live/<token>
-KEEPALIVE_SECONDS = 20.0  # a frame's wait wakes at least this often (to notice a gone channel)
 
 _channels: weakref.WeakValueDictionary[str, Channel] = weakref.WeakValueDictionary()
 _served = False
@@ -139,7 +140,7 @@ async def _stream(websocket: WebSocket) -> None:
                 await websocket.send_text(frame)
                 sent = seq
             wake = asyncio.ensure_future(event.wait())
-            done, _ = await asyncio.wait({closed, wake}, timeout=KEEPALIVE_SECONDS,
+            done, _ = await asyncio.wait({closed, wake}, timeout=PACING.keepalive_seconds,
                                          return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
             wake.cancel()
             if closed in done:

@@ -1,5 +1,6 @@
 """Figures that look inside the networks: hidden-unit maps, the transformed space of a layer,
-where seeds disagree, and a replay animation. Plain arrays in, Plotly figures out (like plots.py).
+where seeds disagree, and a replay animation. Plain arrays in, Plotly figures out; no Streamlit,
+no torch.
 """
 
 from __future__ import annotations
@@ -10,26 +11,28 @@ import re
 import numpy as np
 import plotly.graph_objects as go
 
-# The grids are built as plain dicts, like the figures of plots.py (see there why): the neurons of 3
-# layers x 16 units took ~180 ms through make_subplots and add_trace, ~10 ms so.
-from nnviz.plots import (
-    _BOUNDARY_TEMPLATE_SPEC,
-    _TEMPLATE_SPEC,
+# The grids are built as plain dicts, like the other figures (see nnviz/figures/style.py why): the
+# neurons of 3 layers x 16 units took ~180 ms through make_subplots and add_trace, ~10 ms so.
+from nnviz.figures.boundary import (
+    boundary_figure,
+    boundary_layout,
+    point_density,
+    point_traces,
+    shading_images,
+)
+from nnviz.figures.style import (
+    BOUNDARY_TEMPLATE_SPEC,
     INK,
     NOMINAL_WIDTH,
     TEMPLATE,
-    _axis_id,
-    _boundary_layout,
-    _figure,
-    _grid,
-    _panel_grid,
-    _point_traces,
-    _titles,
-    boundary_figure,
+    TEMPLATE_SPEC,
+    axis_id,
+    build_figure,
+    cell_titles,
     class_colors,
+    grid_layout,
+    panel_grid,
     panel_titles,
-    point_density,
-    shading_images,
 )
 
 UNIT_SCALE = "RdBu"  # diverging, symmetric around 0: a unit's output sign matters
@@ -52,14 +55,14 @@ def neurons_figure(maps: list[np.ndarray], xs, ys, *, slopes: list[np.ndarray] |
                 titles.append(f"L{layer + 1}·{u + 1}{slope}")
             else:
                 titles.append("")
-    layout, domains, grid_ref = _grid(len(maps), n_cols, hspace=0.008, vspace=0.06)
+    layout, domains, grid_ref = grid_layout(len(maps), n_cols, hspace=0.008, vspace=0.06)
     traces = []
     for layer, m in enumerate(maps):
         for u in range(min(n_cols, m.shape[0])):
             z = np.nan_to_num(m[u].astype(np.float32))
             bound = float(np.abs(z).max()) or 1.0
             relative = np.round(z / bound * 100).astype(np.int8)  # -100..100: a small payload
-            s = _axis_id(layer * n_cols + u + 1)
+            s = axis_id(layer * n_cols + u + 1)
             hover = f"layer {layer + 1} unit {u + 1}<br>%{{z}}% of max |output| {bound:.3g}<extra></extra>"
             traces.append(dict(
                 type="heatmap", z=relative, x0=float(xs[0]), dx=float(xs[1] - xs[0]), y0=float(ys[0]),
@@ -70,10 +73,10 @@ def neurons_figure(maps: list[np.ndarray], xs, ys, *, slopes: list[np.ndarray] |
         axis["visible"] = False
     cell = max(48, min(90, 1100 // n_cols))
     layout.update(
-        annotations=_titles(titles, domains, size=9), template=_TEMPLATE_SPEC,
+        annotations=cell_titles(titles, domains, size=9), template=TEMPLATE_SPEC,
         height=len(maps) * (cell + 22) + 40, margin=dict(l=10, r=10, t=30, b=10),
     )  # fmt: skip
-    return _figure(traces, layout, grid_ref)
+    return build_figure(traces, layout, grid_ref)
 
 
 def transformed_figure(space: dict, y: np.ndarray, n_classes: int, *, title: str) -> go.Figure:
@@ -114,8 +117,8 @@ def transformed_figure(space: dict, y: np.ndarray, n_classes: int, *, title: str
 # ---- panels of several runs: seeds, replay ------------------------------------------------------
 
 TITLE_CHAR_PX = 7  # a generous average width of a character of a 13 px panel title (Source Sans)
-_PLOT_MARGIN = 50  # px left and right of the boundary panels (plots._boundary_layout's margin)
-_PANEL_GAP = 0.02  # the gap between shared panels, a fraction of the plot's width (plots._panel_grid)
+_PLOT_MARGIN = 50  # px left and right of the boundary panels (boundary.boundary_layout's margin)
+_PANEL_GAP = 0.02  # the gap between shared panels, a fraction of the plot's width (style.panel_grid)
 
 
 def _plain(text: str) -> str:
@@ -124,7 +127,7 @@ def _plain(text: str) -> str:
 
 def fitting_columns(titles, *, width: float = NOMINAL_WIDTH, max_cols: int = 4) -> int:
     """The most panels per row (1 .. ``max_cols``, at most one per title) at which every title, as
-    drawn (swatch markup included, see plots.panel_titles), fits its panel's width at TITLE_CHAR_PX a
+    drawn (swatch markup included, see style.panel_titles), fits its panel's width at TITLE_CHAR_PX a
     character: centred titles that fit their cells cannot run into their neighbours'."""
     longest = max((len(_plain(t)) for t in titles), default=0) * TITLE_CHAR_PX
     for ncols in range(max(1, min(max_cols, len(titles))), 1, -1):
@@ -139,7 +142,7 @@ def panel_width(ncols: int, width: float = NOMINAL_WIDTH) -> float:
 
 
 def _panels_height(n: int, ncols: int, xs, ys, width: float) -> float:
-    """plots.boundary_figure's height for ``n`` panels in rows of ``ncols`` (before the legend margin)."""
+    """boundary.boundary_figure's height for ``n`` panels in rows of ``ncols`` (before the legend margin)."""
     aspect = np.clip((ys[-1] - ys[0]) / (xs[-1] - xs[0]), 0.45, 1.3)
     return -(-n // ncols) * (min(0.93 * width / ncols * aspect, 360) + 44) + 70
 
@@ -153,12 +156,13 @@ def agreement_figure(
     X_val=None, y_val=None, n_classes: int | None = None, ncols: int | None = None,
     width: float = NOMINAL_WIDTH,
 ) -> go.Figure:  # fmt: skip
-    """Per activation: where its seeds disagree, laid out as the boundary panels (plots.boundary_figure).
+    """Per activation: where its seeds disagree, laid out as the boundary panels (boundary.boundary_figure).
 
     Parameters
     ----------
-    agreement : [A, R, R, C] share of an activation's seeds predicting each class (hidden.seed_agreement);
-        a panel is white where every seed predicts the same class, darker the more seeds leave the majority.
+    agreement : [A, R, R, C] share of an activation's seeds predicting each class
+        (nnviz.analysis.inside.seed_agreement); a panel is white where every seed predicts the same
+        class, darker the more seeds leave the majority.
     xs, ys : [R] grid axes in data coordinates (the panels show exactly the grid, as the boundary panels).
     titles : A panel titles; ``title_colors`` (A colours) puts a swatch of each activation's colour before.
     X_train, y_train, X_val, y_val : the data drawn on every panel, as on the boundary panels (optional).
@@ -169,9 +173,9 @@ def agreement_figure(
     n = len(agreement)
     n_classes = n_classes or agreement.shape[-1]
     ncols = max(1, min(ncols or fitting_columns(panel_titles(titles, title_colors), width=width), n))
-    layout, grid_ref = _panel_grid(
+    layout, grid_ref = panel_grid(
         n, ncols, titles, title_colors, shared=True, height=_panels_height(n, ncols, xs, ys, width),
-        template=_BOUNDARY_TEMPLATE_SPEC,
+        template=BOUNDARY_TEMPLATE_SPEC,
     )  # fmt: skip
     parts = [
         (p, X, y, None) for p, X, y in (("train", X_train, y_train), ("val", X_val, y_val)) if X is not None
@@ -181,14 +185,14 @@ def agreement_figure(
     traces = []
     for a in range(n):
         disagree = 1.0 - agreement[a].max(-1)  # 0 (all agree) .. 1 - 1/C
-        axes = dict(xaxis=f"x{_axis_id(a + 1)}", yaxis=f"y{_axis_id(a + 1)}")
+        axes = dict(xaxis=f"x{axis_id(a + 1)}", yaxis=f"y{axis_id(a + 1)}")
         traces.append(dict(
             heat, type="heatmap", z=np.round(disagree * 100).astype(np.uint8), coloraxis="coloraxis",
             hovertemplate="%{z}% of the seeds predict another class than the majority<extra></extra>", **axes,
         ))  # fmt: skip
         if parts:
-            traces += [dict(t, **axes) for t in _point_traces(parts, a, class_colors(n_classes), density)]
-    _boundary_layout(layout, xs, ys, n_classes, False)
+            traces += [dict(t, **axes) for t in point_traces(parts, a, class_colors(n_classes), density)]
+    boundary_layout(layout, xs, ys, n_classes, False)
     colorbar = dict(
         layout["coloraxis"]["colorbar"], tickvals=[0, 25, 50], ticktext=["0%", "25%", "50%"],
         title=dict(text="seeds off the majority", side="top", font=dict(size=11)),
@@ -197,7 +201,7 @@ def agreement_figure(
         coloraxis=dict(colorscale=_SEED_SCALE, cmin=0, cmax=SEEDS_ZMAX, showscale=True, colorbar=colorbar),
         uirevision="agreement",
     )  # fmt: skip
-    return _figure(traces, layout, grid_ref)
+    return build_figure(traces, layout, grid_ref)
 
 
 def epoch_titles(labels, epoch: int, val_acc=None) -> list[str]:
@@ -229,7 +233,7 @@ def replay_figure(
 ) -> go.Figure:  # fmt: skip
     """A Plotly animation of one run's boundary forming: one frame per kept snapshot.
 
-    The panel is a boundary panel (plots.boundary_figure: class colours faded by confidence, the
+    The panel is a boundary panel (boundary.boundary_figure: class colours faded by confidence, the
     training points, the P(class 1) colour bar for two classes); each frame swaps its shading image
     and its title (epoch and validation accuracy, epoch_titles).
 
@@ -262,7 +266,7 @@ def replay_figure(
         frames.append(dict(name=str(epoch), layout=dict(images=[image], annotations=[annotation])))
     _replay_controls(layout, [epoch for epoch, _ in snapshots])
     out = go.Figure(dict(data=data, layout=layout, frames=frames, _grid_ref=fig._grid_ref), _validate=False)
-    out._validate = out.layout._validate = True  # later edits are validated, as plots._figure's
+    out._validate = out.layout._validate = True  # later edits are validated, as style.build_figure's
     for trace in out.data:
         trace._validate = True
     return out

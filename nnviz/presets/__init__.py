@@ -1,4 +1,5 @@
-"""Guided experiments: ``assets/presets/*.json``, each a config plus a two-sentence explanation.
+"""Guided experiments: the ``*.json`` files beside this module (``nnviz/presets/``, package data),
+each a config plus a two-sentence explanation.
 
 A preset file holds ``title``, ``explanation``, ``params`` (URL parameters, see
 :meth:`nnviz.config.Config.from_params`) and optionally ``contrast`` (the parameters to change to see
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from nnviz.config import Config
 
-PRESET_DIR = Path(__file__).resolve().parents[1] / "assets" / "presets"
+PRESET_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Preset:
     def config(self) -> Config:
         cfg, notices = Config.from_params(self.params)
         if notices:
-            raise ValueError(f"preset {self.key}: {'; '.join(notices)}")
+            raise ValueError(f"preset {self.key}: {'; '.join(n.problem for n in notices)}")
         return cfg
 
     @property
@@ -38,7 +39,7 @@ class Preset:
             return None
         cfg, notices = Config.from_params({**self.params, **self.contrast})
         if notices:
-            raise ValueError(f"preset {self.key} contrast: {'; '.join(notices)}")
+            raise ValueError(f"preset {self.key} contrast: {'; '.join(n.problem for n in notices)}")
         return cfg
 
 

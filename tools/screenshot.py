@@ -2,7 +2,7 @@
 
 Starts `streamlit run serve.py`, opens the page at 1280x800, waits for training to finish and saves
 assets/screenshot.png, then one screenshot per view (tab) as assets/view-*.png.
-Usage: python -m tests.browser.screenshot [--only main]
+Usage: python -m tools.screenshot [--only screenshot]   (make screenshot)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tests.browser.harness import ROOT, browser, find_chromium, streamlit_server, wait_for_boundary
+from tools.harness import ROOT, browser, find_chromium, streamlit_server, wait_for_boundary
 
 ASSETS = ROOT / "assets"
 # (file, query, tab to open or None, number of boundary panels on the Compare tab)

@@ -1,5 +1,5 @@
-"""Tests for nnviz.plots: every figure builds from small synthetic arrays, with the right panels,
-traces and legend entries, stays within its payload budget, and the module stays free of Streamlit
+"""Tests for nnviz.figures: every figure builds from small synthetic arrays, with the right panels,
+traces and legend entries, stays within its payload budget, and the modules stay free of Streamlit
 and torch."""
 
 import ast
@@ -16,9 +16,16 @@ import plotly.graph_objects as go
 import pytest
 from plotly.subplots import make_subplots
 
-from nnviz import plots, plots_inside
+from nnviz.figures import boundary, curves, diagnostics, inside, raster, style, zoo
+from nnviz.figures.boundary import boundary_figure
+from nnviz.figures.curves import MAX_POINTS, curves_figure
+from nnviz.figures.diagnostics import confusion_figure, diagnostics_figure
+from nnviz.figures.inside import agreement_figure, neurons_figure
+from nnviz.figures.raster import SHADING_PIXELS, _upsample
+from nnviz.figures.style import class_colors, run_colors
+from nnviz.figures.zoo import ACT_RANGE, activation_figure
 
-PLOTS_PY = Path(plots.__file__)
+FIGURE_MODULES = [style, raster, boundary, curves, diagnostics, zoo, inside]  # plain data in, no Experiment
 
 
 def boundary_data(k, c, *, r=30, n=80, acc=0.8, seed=0, dtype=np.uint8):
@@ -65,17 +72,17 @@ def legend_names(fig):
 
 
 def test_run_colors_distinct_then_cycling():
-    assert plots.run_colors(0) == []
-    colors = plots.run_colors(15)
+    assert run_colors(0) == []
+    colors = run_colors(15)
     assert len(set(colors)) == 15
     assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in colors)
-    assert plots.run_colors(4) == colors[:4]  # the same run keeps its colour as runs are added
-    assert plots.run_colors(17)[15:] == colors[:2]
+    assert run_colors(4) == colors[:4]  # the same run keeps its colour as runs are added
+    assert run_colors(17)[15:] == colors[:2]
 
 
 def test_class_colors_start_orange_blue():
-    assert plots.class_colors(2) == ["#E69F00", "#0072B2"]
-    assert len(set(plots.class_colors(5))) == 5
+    assert class_colors(2) == ["#E69F00", "#0072B2"]
+    assert len(set(class_colors(5))) == 5
 
 
 # ---- decision boundaries -----------------------------------------------------------------------
@@ -85,7 +92,7 @@ def test_class_colors_start_orange_blue():
 @pytest.mark.parametrize("c", [2, 3, 5])
 def test_boundary_panels_and_points(k, c):
     data = boundary_data(k, c)
-    fig = plots.boundary_figure(**data, title_colors=plots.run_colors(k))
+    fig = boundary_figure(**data, title_colors=run_colors(k))
     assert isinstance(fig, go.Figure)
     images = fig.layout.images
     assert len(images) == k  # one shading image per panel, on that panel's axes
@@ -107,7 +114,7 @@ def test_boundary_panels_and_points(k, c):
 
 def test_boundary_rings_sit_on_the_misclassified_points():
     data = boundary_data(2, 3)
-    fig = plots.boundary_figure(**data)
+    fig = boundary_figure(**data)
     rings = [t for t in by_group(fig, "misclassified") if t.showlegend is False]  # not the legend entry
     assert len(rings) == 2
     X = np.concatenate([data["X_train"], data["X_val"]])
@@ -122,7 +129,7 @@ def test_boundary_rings_sit_on_the_misclassified_points():
 
 def test_boundary_show_val_false_hides_validation_points_and_their_rings():
     data = boundary_data(4, 2)
-    fig = plots.boundary_figure(**data, show_val=False)
+    fig = boundary_figure(**data, show_val=False)
     assert by_group(fig, "val") == []
     assert "validation" not in legend_names(fig)
     assert n_points(by_group(fig, "misclassified")) == (data["pred_train"] != data["y_train"]).sum()
@@ -130,13 +137,13 @@ def test_boundary_show_val_false_hides_validation_points_and_their_rings():
 
 def test_boundary_without_predictions_has_no_rings():
     data = boundary_data(3, 3)
-    fig = plots.boundary_figure(**dict(data, pred_train=None, pred_val=None))
+    fig = boundary_figure(**dict(data, pred_train=None, pred_val=None))
     assert n_points(by_group(fig, "misclassified")) == 0
     assert "misclassified" not in legend_names(fig)
 
 
 def test_boundary_axes_are_shared_and_equal_aspect():
-    fig = plots.boundary_figure(**boundary_data(6, 2), ncols=4)
+    fig = boundary_figure(**boundary_data(6, 2), ncols=4)
     xaxes, yaxes = list(fig.select_xaxes()), list(fig.select_yaxes())
     ref_x = [ax for ax in xaxes if ax.matches is None]
     ref_y = [ax for ax in yaxes if ax.matches is None]
@@ -163,12 +170,12 @@ def dark(rgb) -> np.ndarray:
 
 
 def test_boundary_two_classes_diverging_shading_line_and_one_colorbar():
-    fig = plots.boundary_figure(**dict(boundary_data(1, 2), probs=ramp_probs()))
+    fig = boundary_figure(**dict(boundary_data(1, 2), probs=ramp_probs()))
     bars = [t for t in fig.data if t.marker.coloraxis == "coloraxis"]
     assert len(bars) == 1 and bars[0].showlegend is False  # the colour bar's carrier, not a legend entry
     assert fig.layout.coloraxis.showscale is True
     rgb = png_rgb(fig.layout.images[0])
-    assert min(rgb.shape[:2]) >= plots.SHADING_PIXELS  # upsampled: the line is drawn at screen resolution
+    assert min(rgb.shape[:2]) >= SHADING_PIXELS  # upsampled: the line is drawn at screen resolution
     row = rgb[rgb.shape[0] // 2]
     left, right, w = row[2], row[-3], rgb.shape[1]
     assert left[0] > left[2] and right[2] > right[0]  # orange where P(class 1) = 0, blue where it is 1
@@ -184,9 +191,7 @@ def test_boundary_two_classes_diverging_shading_line_and_one_colorbar():
 
 
 def test_boundary_discretize_uses_two_flat_colours():
-    fig = plots.boundary_figure(
-        **dict(boundary_data(1, 2), probs=ramp_probs(lo=0.2, hi=0.9)), discretize=True
-    )
+    fig = boundary_figure(**dict(boundary_data(1, 2), probs=ramp_probs(lo=0.2, hi=0.9)), discretize=True)
     scale = fig.layout.coloraxis.colorscale
     assert len({color for _, color in scale}) == 2
     rgb = png_rgb(fig.layout.images[0])
@@ -197,9 +202,9 @@ def test_boundary_discretize_uses_two_flat_colours():
 def test_boundary_accepts_float_probabilities_and_nan():
     data = boundary_data(2, 2, dtype=np.float64)
     data["probs"][1] = np.nan  # a diverged run: a blank panel, no line
-    fig = plots.boundary_figure(**data)
+    fig = boundary_figure(**data)
     assert (png_rgb(fig.layout.images[1]) == 255).all()
-    by_uint8 = plots.boundary_figure(
+    by_uint8 = boundary_figure(
         **dict(data, probs=np.rint(np.nan_to_num(data["probs"]) * 255).astype(np.uint8))
     )
     a, b = png_rgb(fig.layout.images[0]), png_rgb(by_uint8.layout.images[0])
@@ -208,15 +213,15 @@ def test_boundary_accepts_float_probabilities_and_nan():
 
 def test_upsample_keeps_the_extent_and_interpolates_linearly():
     ramp = np.arange(5, dtype=np.float32)  # cell centres 0..4
-    up = plots._upsample(ramp[None, :], 20, axis=1)[0]
+    up = _upsample(ramp[None, :], 20, axis=1)[0]
     assert up.shape == (20,)
     assert up[0] == 0 and up[-1] == 4  # clamped beyond the outermost centres
     np.testing.assert_allclose(np.diff(up[2:-2]), 0.25, rtol=1e-6)  # linear in between
     np.testing.assert_allclose(
         up.reshape(5, 4).mean(1)[1:-1], ramp[1:-1], atol=1e-6
     )  # inner cells keep their mean
-    assert plots._upsample(ramp, 5, axis=0) is ramp
-    assert plots._upsample(ramp, 12, axis=0).shape == (12,)  # any size, not only multiples
+    assert _upsample(ramp, 5, axis=0) is ramp
+    assert _upsample(ramp, 12, axis=0).shape == (12,)  # any size, not only multiples
 
 
 def test_boundary_multiclass_image_is_a_png_oriented_like_the_data():
@@ -224,7 +229,7 @@ def test_boundary_multiclass_image_is_a_png_oriented_like_the_data():
     probs = np.zeros((1, 20, 20, 3), dtype=np.uint8)
     probs[0, :10, :, 0] = 255  # bottom half (low y): class 0, orange
     probs[0, 10:, :, 1] = 255  # top half: class 1, blue
-    fig = plots.boundary_figure(**dict(data, probs=probs))
+    fig = boundary_figure(**dict(data, probs=probs))
     image = fig.layout.images[0]
     assert image.xref == "x" and image.yref == "y" and image.yanchor == "top"
     rgb = png_rgb(image)
@@ -238,18 +243,18 @@ def test_boundary_multiclass_image_is_a_png_oriented_like_the_data():
 def test_boundary_rejects_bad_shapes():
     data = boundary_data(2, 2)
     with pytest.raises(ValueError, match="shape"):
-        plots.boundary_figure(**dict(data, probs=data["probs"][:, :-1]))
+        boundary_figure(**dict(data, probs=data["probs"][:, :-1]))
     with pytest.raises(ValueError, match="classes"):
-        plots.boundary_figure(**dict(data, n_classes=3))
+        boundary_figure(**dict(data, n_classes=3))
     with pytest.raises(ValueError, match="titles"):
-        plots.boundary_figure(**dict(data, titles=["one"]))
+        boundary_figure(**dict(data, titles=["one"]))
 
 
 @pytest.mark.parametrize("c", [2, 3])
 @pytest.mark.parametrize("acc", [0.5, 0.95])  # 0.5: the start of training, when half the points are ringed
 def test_boundary_payload_budget(c, acc):
     data = boundary_data(8, c, r=100, n=400, acc=acc)
-    size = len(plots.boundary_figure(**data).to_json())
+    size = len(boundary_figure(**data).to_json())
     assert size < 200_000, size
 
 
@@ -265,8 +270,8 @@ def history(e, k, seed=0):
 
 @pytest.mark.parametrize("k", [1, 4, 8])
 def test_curves_one_colour_and_legend_entry_per_run(k):
-    labels, colors = [f"run {i}" for i in range(k)], plots.run_colors(k)
-    fig = plots.curves_figure(history(50, k), labels=labels, colors=colors)
+    labels, colors = [f"run {i}" for i in range(k)], run_colors(k)
+    fig = curves_figure(history(50, k), labels=labels, colors=colors)
     assert len(fig.data) == 4 * k  # train / val x loss / accuracy
     assert legend_names(fig) == labels
     for i in range(k):
@@ -278,9 +283,9 @@ def test_curves_one_colour_and_legend_entry_per_run(k):
 
 def test_curves_decimate_long_histories_and_keep_the_last_epoch():
     e = 5003
-    fig = plots.curves_figure(history(e, 2), labels=["a", "b"], colors=plots.run_colors(2))
+    fig = curves_figure(history(e, 2), labels=["a", "b"], colors=run_colors(2))
     for t in fig.data:
-        assert len(t.y) <= plots.MAX_POINTS
+        assert len(t.y) <= MAX_POINTS
         assert t.x0 + t.dx * (len(t.y) - 1) == e  # the last point is the last epoch
     hist = history(e, 2)
     last = fig.data[0]
@@ -292,10 +297,10 @@ def test_curves_survive_nan_and_empty_histories():
     for key in hist:
         hist[key][10:, 1] = np.nan  # run 1 diverged at epoch 11
         hist[key][:, 2] = np.nan  # run 2 diverged at once
-    fig = plots.curves_figure(hist, labels=list("abc"), colors=plots.run_colors(3))
+    fig = curves_figure(hist, labels=list("abc"), colors=run_colors(3))
     json.loads(fig.to_json())
     empty = {key: np.zeros((0, 2)) for key in hist}
-    fig = plots.curves_figure(empty, labels=list("ab"), colors=plots.run_colors(2))
+    fig = curves_figure(empty, labels=list("ab"), colors=run_colors(2))
     assert len(fig.data) == 8
 
 
@@ -303,7 +308,7 @@ def test_curves_groups_draw_mean_and_band():
     hist = history(60, 4)
     hist["train_loss"][30:, 3] = np.nan
     groups = [("ReLU", [0, 1]), ("Tanh", [2, 3])]
-    fig = plots.curves_figure(hist, labels=list("abcd"), colors=plots.run_colors(4), groups=groups)
+    fig = curves_figure(hist, labels=list("abcd"), colors=run_colors(4), groups=groups)
     lines = [t for t in fig.data if t.line.width != 0]
     edges = [
         t for t in fig.data if t.line.width == 0
@@ -326,9 +331,7 @@ def test_confusion_one_heatmap_per_run(k, c):
     rng = np.random.default_rng(k * 10 + c)
     cm = rng.integers(0, 30, size=(k, c, c))
     cm[0, 0] = 0  # a class with no validation points: no division by zero
-    fig = plots.confusion_figure(
-        cm, titles=[f"run {i}" for i in range(k)], class_names=[f"c{i}" for i in range(c)]
-    )
+    fig = confusion_figure(cm, titles=[f"run {i}" for i in range(k)], class_names=[f"c{i}" for i in range(c)])
     heatmaps = [t for t in fig.data if t.type == "heatmap"]
     assert len(heatmaps) == k
     first = heatmaps[0]
@@ -356,8 +359,8 @@ def diag(d, k, h, seed=0):
 @pytest.mark.parametrize("k", [1, 4, 8])
 @pytest.mark.parametrize("h", [1, 3])
 def test_diagnostics_rows_layers_and_runs(k, h):
-    labels, colors = [f"run {i}" for i in range(k)], plots.run_colors(k)
-    fig = plots.diagnostics_figure(diag(12, k, h), labels=labels, colors=colors)
+    labels, colors = [f"run {i}" for i in range(k)], run_colors(k)
+    fig = diagnostics_figure(diag(12, k, h), labels=labels, colors=colors)
     saturating = len(range(1, k, 2))
     assert len(fig.data) == k * h + saturating * h + k * (h + 1)
     assert legend_names(fig) == labels
@@ -371,11 +374,11 @@ def test_diagnostics_rows_layers_and_runs(k, h):
 def test_diagnostics_without_saturating_runs_or_records():
     d = diag(5, 3, 2)
     d["saturated"][:] = np.nan
-    fig = plots.diagnostics_figure(d, labels=list("abc"), colors=plots.run_colors(3))
+    fig = diagnostics_figure(d, labels=list("abc"), colors=run_colors(3))
     assert len(fig.data) == 3 * 2 + 3 * 3
     assert any("no saturating" in (a.text or "") for a in fig.layout.annotations)
     empty = {key: value[:0] for key, value in d.items()}
-    fig = plots.diagnostics_figure(empty, labels=list("abc"), colors=plots.run_colors(3))
+    fig = diagnostics_figure(empty, labels=list("abc"), colors=run_colors(3))
     assert len(fig.data) == 0
 
 
@@ -385,7 +388,7 @@ def test_diagnostics_without_saturating_runs_or_records():
 def test_activation_figure_two_styled_lines():
     z = np.linspace(-5, 5, 201)
     f, df = np.tanh(z), 1 - np.tanh(z) ** 2
-    fig = plots.activation_figure(z, f, df, name="Tanh")
+    fig = activation_figure(z, f, df, name="Tanh")
     assert len(fig.data) == 2 and fig.data[0].line.dash != fig.data[1].line.dash
     assert fig.layout.xaxis.zeroline and fig.layout.yaxis.zeroline
     lo, hi = fig.layout.yaxis.range
@@ -394,9 +397,9 @@ def test_activation_figure_two_styled_lines():
 
 def test_activation_figure_clips_an_exploding_curve():
     z = np.linspace(-5, 5, 201)
-    fig = plots.activation_figure(z, np.exp(z), np.exp(z), name="exp")
+    fig = activation_figure(z, np.exp(z), np.exp(z), name="exp")
     lo, hi = fig.layout.yaxis.range
-    assert lo < 0 < hi <= plots.ACT_RANGE[1] + 1
+    assert lo < 0 < hi <= ACT_RANGE[1] + 1
 
 
 # ---- figures built as dicts ---------------------------------------------------------------------
@@ -424,11 +427,11 @@ def test_grid_matches_make_subplots(rows, cols, hspace, vspace, shared_x, shared
         rows=rows, cols=cols, horizontal_spacing=hspace, vertical_spacing=vspace, subplot_titles=titles,
         shared_xaxes=shared_x, shared_yaxes=shared_y,
     ).to_dict()["layout"]  # fmt: skip
-    layout, domains, grid_ref = plots._grid(
+    layout, domains, grid_ref = style.grid_layout(
         rows, cols, hspace=hspace, vspace=vspace, share_x=bool(shared_x), share_y=shared_y or None
     )
     assert layout == {k: v for k, v in ref.items() if "axis" in k}  # floats compared exactly
-    assert plots._titles(titles, domains, size=16) == ref["annotations"]
+    assert style.cell_titles(titles, domains, size=16) == ref["annotations"]
     fig = go.Figure(layout=layout)
     fig._grid_ref = grid_ref
     fig.add_scatter(x=[1], row=rows, col=cols)
@@ -442,11 +445,9 @@ def canonical(fig: go.Figure) -> dict:
 def all_figures():
     """(name, figure) for every figure built as a dict, in their less common shapes too."""
     boundary = [
-        plots.boundary_figure(
-            **boundary_data(5, c, r=12, n=40), ncols=ncols, discretize=d, title_colors=colors
-        )
+        boundary_figure(**boundary_data(5, c, r=12, n=40), ncols=ncols, discretize=d, title_colors=colors)
         for c, ncols, d, colors in [
-            (2, 4, False, plots.run_colors(5)),
+            (2, 4, False, run_colors(5)),
             (3, 2, True, None),
             (5, 3, False, None),
         ]
@@ -455,7 +456,7 @@ def all_figures():
     hist["val_loss"][10:, 1] = np.nan
     groups = [("a", [0, 1]), ("b", [2, 3])]
     curves = [
-        plots.curves_figure(hist, labels=list("abcd"), colors=plots.run_colors(4), groups=g, stacked=s)
+        curves_figure(hist, labels=list("abcd"), colors=run_colors(4), groups=g, stacked=s)
         for g in (None, groups)
         for s in (False, True)
     ]
@@ -467,19 +468,19 @@ def all_figures():
     return [
         *[(f"boundary{i}", f) for i, f in enumerate(boundary)],
         *[(f"curves{i}", f) for i, f in enumerate(curves)],
-        ("confusion", plots.confusion_figure(rng.integers(0, 9, (5, 3, 3)), titles=list("abcde"), ncols=2)),
+        ("confusion", confusion_figure(rng.integers(0, 9, (5, 3, 3)), titles=list("abcde"), ncols=2)),
         (
             "diagnostics",
-            plots.diagnostics_figure(diag(12, 4, 2), labels=list("abcd"), colors=plots.run_colors(4)),
+            diagnostics_figure(diag(12, 4, 2), labels=list("abcd"), colors=run_colors(4)),
         ),
         (
             "diagnostics no sat",
-            plots.diagnostics_figure(no_sat, labels=list("abc"), colors=plots.run_colors(3)),
+            diagnostics_figure(no_sat, labels=list("abc"), colors=run_colors(3)),
         ),
-        ("neurons", plots_inside.neurons_figure(maps, grid, grid, slopes=[np.ones(20), np.ones(3)])),
+        ("neurons", neurons_figure(maps, grid, grid, slopes=[np.ones(20), np.ones(3)])),
         (
             "agreement",
-            plots_inside.agreement_figure(rng.random((5, 10, 10, 3)), grid, grid, titles=list("abcde")),
+            agreement_figure(rng.random((5, 10, 10, 3)), grid, grid, titles=list("abcde")),
         ),
     ]
 
@@ -493,7 +494,7 @@ def test_dict_built_figures_are_valid_and_canonical(name, fig):
 
 
 def test_dict_built_figures_stay_editable_like_any_figure():
-    fig = plots.boundary_figure(**boundary_data(6, 2), ncols=4)
+    fig = boundary_figure(**boundary_data(6, 2), ncols=4)
     with pytest.raises(ValueError):
         fig.update_layout(heigth=300)  # later edits are validated again
     with pytest.raises(ValueError):
@@ -505,12 +506,18 @@ def test_dict_built_figures_stay_editable_like_any_figure():
 # ---- rendering and layering --------------------------------------------------------------------
 
 
-def test_plots_imports_neither_streamlit_nor_torch():
-    tree = ast.parse(PLOTS_PY.read_text())
-    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert not imported & {"streamlit", "torch"}
-    code = "import sys, nnviz.plots; print(sorted(m for m in ('streamlit', 'torch') if m in sys.modules))"
+def test_figures_import_neither_streamlit_nor_torch():
+    for module in FIGURE_MODULES:
+        tree = ast.parse(Path(module.__file__).read_text())
+        imported = {
+            a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+        }
+        imported |= {
+            n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+        }
+        assert not imported & {"streamlit", "torch"}, module.__name__
+    modules = ", ".join(m.__name__ for m in FIGURE_MODULES)
+    code = f"import sys, {modules}; print(sorted(m for m in ('streamlit', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -519,7 +526,7 @@ def test_shading_png_is_indexed_and_falls_back_to_truecolour_beyond_256_colours(
     pil = pytest.importorskip("PIL.Image")
     for c, mode in ((3, "P"), (16, "RGB")):  # 16 classes x 17 shades + the line > 256 palette entries
         data = boundary_data(1, c, r=12)
-        image = plots.boundary_figure(**data).layout.images[0]
+        image = boundary_figure(**data).layout.images[0]
         png = pil.open(io.BytesIO(base64.b64decode(image.source.split(",", 1)[1])))
         assert png.mode == mode and png.size == (240, 240)
         assert len({tuple(px) for px in np.asarray(png.convert("RGB")).reshape(-1, 3)}) > c  # shaded

@@ -1,0 +1,136 @@
+"""The Compare tab's controls and tables: Play / Pause / Step / Reset and the view toggles, the summary
+with its verdicts, the mean over seeds, and the downloads. (The boundaries and curves: nnviz/ui/live.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from nnviz import export
+from nnviz.analysis.summary import COLUMNS, run_label
+from nnviz.experiment import Experiment
+from nnviz.figures import report
+from nnviz.ui.common import LOG
+from nnviz.ui.session import session
+
+STEP_EPOCHS = 10
+
+
+def render_controls(exp: Experiment) -> tuple[bool, bool]:
+    """Play / Pause, Step, Reset (like TF Playground) and the view toggles; returns the toggles."""
+    s = session()
+    cols = st.columns([1, 1, 1, 1.6, 1.6], vertical_alignment="center")
+    playing = s.playing and not exp.done
+    icon = ":material/pause:" if playing else ":material/play_arrow:"
+    if cols[0].button("Pause" if playing else "Play", icon=icon, key="play", type="primary", width="stretch"):
+        s.train_error = None
+        if exp.done and not playing:
+            s.restart()
+        s.playing = not playing
+        st.rerun()
+    step_help = f"Train {STEP_EPOCHS} epochs"
+    if cols[1].button("Step", icon=":material/skip_next:", key="step", help=step_help, width="stretch"):
+        s.train_error, s.playing = None, False
+        try:
+            exp.step(STEP_EPOCHS)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, the last results stay
+            LOG.exception("training failed")
+            s.train_error = f"Training stopped by an error: {exc}"
+    reset_help = "Back to epoch 0 with the same seed"
+    if cols[2].button("Reset", icon=":material/restart_alt:", key="reset", help=reset_help, width="stretch"):
+        s.train_error, s.playing = None, False
+        s.restart()
+        st.rerun()
+    show_val = cols[3].toggle(
+        "Validation points", value=True, key="show_val", help="Triangles; circles are training points."
+    )
+    discretize = cols[4].toggle(
+        "Discretize output",
+        value=False,
+        key="discretize",
+        help="Flat class colours instead of probabilities.",
+    )
+    return show_val, discretize
+
+
+VERDICT_ICONS = {
+    "good": ":material/check_circle:", "info": ":material/info:", "warn": ":material/warning:",
+    "bad": ":material/error:",
+}  # fmt: skip
+
+
+def render_summary(exp: Experiment) -> None:
+    """The summary table (its columns: nnviz.analysis.summary), then each run's verdicts in full."""
+    if not exp.epoch:
+        if session().playing:
+            st.caption("Training has started; the table follows with the first epochs.")
+        else:
+            st.info("Press :material/play_arrow: **Play** or :material/skip_next: **Step** to train.")
+        return
+    rows = exp.summary()
+    labels = [run_label(exp.run_labels[r.run], r) for r in rows]
+    table = {"run": labels} | {c.header: [c.cell(r) for r in rows] for c in COLUMNS}
+    help_texts = {c.header: st.column_config.TextColumn(help=c.help) for c in COLUMNS if c.help}
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", column_config=help_texts)
+    st.markdown("**Verdicts** (train = the training points, validation = the held-out ones)")
+    for label, r in zip(labels, rows, strict=True):
+        findings = " · ".join(f"{VERDICT_ICONS[v.level]} {v.text}" for v in r.verdicts)
+        st.markdown(f"**{label}**: {findings}")
+
+
+def render_seed_summary(exp: Experiment) -> None:
+    """Mean ± std over seeds per activation: run-to-run variation made measurable."""
+    rows = exp.summary()
+    s = exp.cfg.n_seeds
+    table = []
+    for a, _act in enumerate(exp.cfg.activations):
+        mine = rows[a * s : (a + 1) * s]
+        entry = {"activation": mine[0].name}
+        for name, field, scale in (
+            ("val acc %", "val_acc", 100),
+            ("val loss", "val_loss", 1),
+            ("F1", "f1", 1),
+        ):
+            values = np.array([getattr(r, field) for r in mine], dtype=float) * scale
+            entry[name] = f"{np.nanmean(values):.3g} ± {np.nanstd(values):.2g}"
+        reach = [r.epochs_to_90 for r in mine if r.epochs_to_90 is not None]
+        entry["epochs to 90%"] = f"{np.mean(reach):.0f} ± {np.std(reach):.0f}" if reach else "–"
+        entry["reached 90%"] = f"{len(reach)}/{s} seeds"
+        table.append(entry)
+    st.markdown(f"**Mean ± std over {s} seeds**")
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+
+
+def render_exports(exp: Experiment) -> None:
+    """Downloads; each file is generated only when its button is clicked."""
+    # read now: a deferred download runs outside the script run, without the session state
+    preset = session().active_preset()
+    files = [
+        ("Histories CSV", lambda: export.histories_csv(exp), "nnviz-histories.csv", "text/csv"),
+        ("Summary CSV", lambda: export.summary_csv(exp), "nnviz-summary.csv", "text/csv"),
+        ("Config JSON", lambda: export.config_json(exp.cfg), "nnviz-config.json", "application/json"),
+        (
+            "Weights (torch)",
+            lambda: export.weights_bytes(exp),
+            "nnviz-weights.pt",
+            "application/octet-stream",
+        ),
+        ("HTML report", lambda: report.build_report(exp, preset=preset), "nnviz-report.html", "text/html"),
+        ("Dataset CSV", lambda: _dataset_csv(exp), "nnviz-data.csv", "text/csv"),
+    ]
+    cols = st.columns(len(files))
+    for col, (label, data, name, mime) in zip(cols, files, strict=False):
+        col.download_button(
+            label, data, file_name=name, mime=mime, on_click="ignore", key=f"dl_{name}", width="stretch"
+        )
+    st.caption(
+        "Weights load into a plain torch module: `nnviz.export.load_run_model(torch.load(f, weights_only=False), run)`. "
+        "`python -m nnviz run --config nnviz-config.json` reruns this experiment headless with the same numbers."
+    )
+
+
+def _dataset_csv(exp: Experiment) -> str:
+    X = np.concatenate([exp.data_xy("train")[0], exp.data_xy("val")[0]])
+    y = np.concatenate([exp.split.y_train, exp.split.y_val])
+    return export.dataset_csv(X, y)

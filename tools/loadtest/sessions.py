@@ -1,0 +1,267 @@
+"""The two kinds of sessions, both with ``start``, ``goto(settings)``, ``drain(until)`` (the states
+the page showed since the last drain, each with its time) and ``close``:
+
+* BrowserSession: a Chromium context + page, with a recorder (RECORDER_JS) injected into every
+  document that notes each distinct state of the page;
+* WebsocketSession: Streamlit's browser protocol spoken without a browser, following nnviz's live
+  websocket as the page's chart does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import time
+
+from tools.loadtest.checks import Results
+from tools.loadtest.settings import Settings
+
+VIEWPORT = {"width": 1280, "height": 800}
+BOUNDARY_KEY = "boundary"  # charts.show(..., key="boundary") in nnviz/ui/live/view.py
+
+# Runs in every document before the app's scripts: records each distinct state of the page with
+# a timestamp (Date.now(), the same clock as Python's time.time()); Python drains the list.
+RECORDER_JS = r"""
+(() => {
+  if (window.__lt) return;
+  const lt = {events: [], last: ''};
+  window.__lt = lt;
+  const clean = s => (s || '').replace(/<[^>]+>|■/g, '').trim();
+  // while a fragment reruns, Streamlit keeps the previous elements on the page, marked stale
+  const stale = el => { const c = el.closest('[data-stale]'); return !!c && c.getAttribute('data-stale') === 'true'; };
+  const snap = () => {
+    const progs = [...document.querySelectorAll('[data-testid="stProgress"]')];
+    const prog = progs.find(p => !stale(p)) || progs[0];
+    const m = prog ? /Epoch (\d+) \/ (\d+)/.exec(prog.innerText || '') : null;
+    // every drawn boundary chart (the stale one too): its heatmaps (contours or images) and titles
+    const charts = [];
+    for (const el of document.querySelectorAll('.nnviz-chart[data-chart="__KEY__"]')) {
+      if (!el.data || !el.layout || !el.data.length) continue;
+      const heat = (el.layout.images || []).length;
+      const titles = (el.layout.annotations || []).map(a => clean(a.text)).filter(t => t.includes(' · '));
+      charts.push({heat, titles, stale: stale(el)});
+    }
+    const ds = document.querySelector('[data-testid="stSidebar"] input[aria-label="Dataset"]');
+    const errs = [...document.querySelectorAll(
+      '[data-testid="stException"], [data-testid="stAlertContentError"], [data-testid="stAlertContentWarning"]'
+    )].map(e => (e.innerText || '').trim().slice(0, 300));
+    const ev = {epoch: m ? +m[1] : null, total: m ? +m[2] : null, charts, ds: ds ? ds.value : null,
+                search: location.search, errs};
+    const key = JSON.stringify(ev);
+    if (key !== lt.last) { lt.last = key; ev.t = Date.now(); lt.events.push(ev); }
+  };
+  lt.drain = () => { snap(); const e = lt.events; lt.events = []; return e; };
+  new MutationObserver(snap).observe(document, {subtree: true, childList: true, characterData: true});
+  setInterval(snap, 250);
+})();
+""".replace("__KEY__", BOUNDARY_KEY)
+DRAIN_JS = "() => window.__lt ? window.__lt.drain() : []"
+
+
+def _plain_titles(texts: list[str]) -> list[str]:
+    """Boundary panel titles without their markup (the run's colour swatch)."""
+    plain = [re.sub(r"<[^>]+>|■", "", t).strip() for t in texts]
+    return [t for t in plain if " · " in t]
+
+
+class BrowserSession:
+    """A Chromium context + page; every navigation is a new Streamlit session."""
+
+    kind = "chromium"
+
+    def __init__(self, browser, url: str, tag: str, results: Results) -> None:
+        self.browser, self.url, self.tag, self.results = browser, url, tag, results
+        self.context = self.page = None
+
+    async def start(self) -> None:
+        self.context = await self.browser.new_context(viewport=VIEWPORT)
+        await self.context.add_init_script(RECORDER_JS)
+        self.page = await self.context.new_page()
+        self.page.on(
+            "pageerror",
+            lambda exc: self.results.fail(f"[{self.tag}] uncaught JavaScript error: {exc}", "error"),
+        )
+
+    async def goto(self, settings: Settings) -> None:
+        await self.page.goto(self.url + "/" + settings.query, wait_until="commit", timeout=60_000)
+
+    async def drain(self, until: float) -> list[dict]:
+        await asyncio.sleep(max(0.0, until - time.monotonic()))
+        try:
+            return await asyncio.wait_for(self.page.evaluate(DRAIN_JS), 30)
+        except Exception as exc:  # a document being replaced: its last states are lost
+            if "context was destroyed" in str(exc) or "navigat" in str(exc).lower():
+                return []
+            raise
+
+    async def screenshot(self, path) -> None:
+        await self.page.screenshot(path=str(path))
+
+    async def close(self) -> None:
+        if self.context is not None:
+            await self.context.close()
+
+
+class WebsocketSession:
+    """Streamlit's browser protocol without a browser: connect to /_stcore/stream, ask for a run
+    with the page's query string, answer st.fragment(run_every) with fragment reruns on a timer
+    (as the frontend's setInterval does), and decode what the page would show."""
+
+    kind = "websocket"
+
+    def __init__(self, url: str, tag: str, results: Results) -> None:
+        self.ws_base = "ws" + url.removeprefix("http") + "/"
+        self.ws_url = self.ws_base + "_stcore/stream"
+        self.tag, self.results = tag, results
+        self.ws = None
+        self.timers: dict[str, tuple[float, asyncio.Task]] = {}
+        self.follow: tuple[str, asyncio.Task] | None = None  # nnviz's live frames, as charts.js does
+        self.frame_events: list[dict] = []
+
+    async def start(self) -> None:
+        pass
+
+    async def goto(self, settings: Settings) -> None:
+        import websockets
+
+        await self.close()
+        self.query = settings.query.lstrip("?")
+        self.page_hash = ""
+        self.state = {
+            "epoch": None,
+            "total": None,
+            "charts": [],
+            "ds": None,
+            "search": settings.query,
+            "errs": [],
+        }
+        self.last = ""
+        self.ws = await websockets.connect(
+            self.ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=60, ping_interval=None
+        )
+        await self._rerun()
+
+    async def _rerun(self, fragment_id: str = "") -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        msg = BackMsg()
+        msg.rerun_script.query_string = self.query
+        msg.rerun_script.page_script_hash = self.page_hash
+        if fragment_id:
+            msg.rerun_script.fragment_id = fragment_id
+            msg.rerun_script.is_auto_rerun = True
+        await self.ws.send(msg.SerializeToString())
+
+    async def _tick(self, fragment_id: str, interval: float) -> None:
+        with contextlib.suppress(Exception):  # the connection closed: the timer dies with it
+            while True:
+                await asyncio.sleep(interval)
+                await self._rerun(fragment_id)
+
+    def _cancel(self, fragment_id: str) -> None:
+        entry = self.timers.pop(fragment_id, None)
+        if entry:
+            entry[1].cancel()
+
+    def _apply(self, raw: bytes) -> None:
+        """Update what the page would show from one ForwardMsg."""
+        from streamlit.proto.Alert_pb2 import Alert
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        msg = ForwardMsg.FromString(raw)
+        kind, st = msg.WhichOneof("type"), self.state
+        if kind == "new_session":
+            self.page_hash = msg.new_session.page_script_hash
+        elif kind == "page_info_changed":
+            qs = msg.page_info_changed.query_string
+            st["search"] = "?" + qs if qs else ""
+            self.query = qs
+        elif kind == "auto_rerun":
+            fid, interval = msg.auto_rerun.fragment_id, msg.auto_rerun.interval
+            if fid and self.timers.get(fid, (None,))[0] != interval:
+                self._cancel(fid)
+                self.timers[fid] = (interval, asyncio.create_task(self._tick(fid, interval)))
+        elif kind == "stop_auto_rerun":
+            for fid in msg.stop_auto_rerun.fragment_ids:
+                self._cancel(fid)
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            element = msg.delta.new_element
+            etype = element.WhichOneof("type")
+            el = getattr(element, etype)
+            if etype == "progress":
+                m = re.search(r"Epoch (\d+) / (\d+)", el.text)
+                if m:
+                    st["epoch"], st["total"] = int(m.group(1)), int(m.group(2))
+            elif etype == "bidi_component" and json.loads(el.bytes or b"{}").get("name") == BOUNDARY_KEY:
+                payload = json.loads(el.bytes)
+                layout = payload["figure"].get("layout", {})
+                heat = len(layout.get("images", []))
+                titles = [a.get("text", "") for a in layout.get("annotations", [])]
+                st["charts"] = [{"heat": heat, "titles": _plain_titles(titles), "stale": False}]
+                stream = payload.get("stream")
+                if stream and (self.follow is None or self.follow[0] != stream["path"]):
+                    self._unfollow()
+                    self.follow = (stream["path"], asyncio.create_task(self._frames(stream["path"])))
+            elif etype == "selectbox" and el.label == "Dataset":
+                # as the frontend: a widget keeps its value across reruns unless the server sets one
+                if el.raw_value or st["ds"] is None:
+                    st["ds"] = el.raw_value or (
+                        el.options[el.default] if len(el.options) > el.default else None
+                    )
+            elif etype == "exception":
+                st["errs"] = [f"{el.type}: {el.message}"[:300]]
+            elif etype == "alert" and el.format in (Alert.ERROR, Alert.WARNING):
+                st["errs"] = [el.body[:300]]
+
+    async def _frames(self, path: str) -> None:
+        """The live websocket of the boundary chart (nnviz/ui/live/): each frame is an update of
+        what the page shows (its epoch, its panels and their titles), as in charts.js."""
+        import websockets
+
+        with contextlib.suppress(Exception):  # closed with the session, or refused: frames stop
+            async with websockets.connect(self.ws_base + path, max_size=None, ping_interval=None) as ws:
+                async for text in ws:
+                    frame = json.loads(text)
+                    st = self.state
+                    st["epoch"], st["total"] = frame["epoch"], frame["epochs"]
+                    st["charts"] = [
+                        {
+                            "heat": len(frame["images"]),
+                            "titles": _plain_titles(frame["titles"]),
+                            "stale": False,
+                        }
+                    ]
+                    self.frame_events.append(dict(st, t=time.time() * 1000, errs=[]))
+
+    def _unfollow(self) -> None:
+        if self.follow is not None:
+            self.follow[1].cancel()
+            self.follow = None
+
+    async def drain(self, until: float) -> list[dict]:
+        events = []
+        while (left := until - time.monotonic()) > 0:
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), left)
+            except TimeoutError:
+                break
+            self._apply(raw)
+            key = json.dumps(self.state, sort_keys=True)
+            if key != self.last:
+                self.last = key
+                events.append(dict(self.state, t=time.time() * 1000))
+                self.state["errs"] = []  # an error is reported once, when it arrives
+        events += self.frame_events
+        self.frame_events = []
+        return sorted(events, key=lambda ev: ev["t"])
+
+    async def close(self) -> None:
+        self._unfollow()
+        self.frame_events = []
+        for fid in list(self.timers):
+            self._cancel(fid)
+        if self.ws is not None:
+            await self.ws.close()
+            self.ws = None
