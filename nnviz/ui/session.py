@@ -128,7 +128,7 @@ def _preset_from(params: dict) -> tuple[str | None, list[Notice]]:
     preset = load_presets().get(key)
     if preset is None:
         shown = key if len(key) <= 40 else key[:40] + "..."
-        return None, [Notice(PRESET_PARAM, shown, "", "not one of the guided experiments")]
+        return None, [Notice(PRESET_PARAM, shown, "", f"{shown!r} is not one of the guided experiments")]
     params.update({k: v for k, v in preset.params.items() if k not in params})
     return key, []
 
