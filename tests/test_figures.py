@@ -530,3 +530,26 @@ def test_shading_png_is_indexed_and_falls_back_to_truecolour_beyond_256_colours(
         png = pil.open(io.BytesIO(base64.b64decode(image.source.split(",", 1)[1])))
         assert png.mode == mode and png.size == (240, 240)
         assert len({tuple(px) for px in np.asarray(png.convert("RGB")).reshape(-1, 3)}) > c  # shaded
+
+
+def test_first_paint_markers_shrink_with_many_points():
+    """As in the figure (point_density), 5000 points get smaller markers than 100 in the picture."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from nnviz.figures.raster import picture_panels
+
+    xs = ys = np.linspace(-1, 1, 20)
+    probs = np.full((1, 20, 20, 2), 128, dtype=np.uint8)
+
+    def painted(n):
+        X = np.zeros((n, 2))  # every point on the same spot: the marker's area is what differs
+        src = picture_panels(xs, ys, probs, X_train=X, y_train=np.zeros(n, dtype=int), X_val=X[:0],
+                             y_val=np.zeros(0, dtype=int), n_classes=2)[0]  # fmt: skip
+        image = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB"))
+        return int((np.abs(image.astype(int) - image[0, 0].astype(int)).sum(-1) > 30).sum())
+
+    few, many = painted(100), painted(5000)
+    assert few > 0 and many > 0 and many < 0.6 * few, (few, many)

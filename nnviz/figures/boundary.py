@@ -24,6 +24,7 @@ from nnviz.figures.style import (
     class_colors,
     f32,
     panel_grid,
+    point_density,
     rgba,
 )
 
@@ -105,13 +106,6 @@ def _shading_image(probs: np.ndarray, xs, ys, colors, discretize: bool, muted: b
         x=xs[0] - dx / 2, y=ys[-1] + dy / 2, sizex=xs[-1] - xs[0] + dx, sizey=ys[-1] - ys[0] + dy,
         xanchor="left", yanchor="top", sizing="stretch", layer="below",
     )  # fmt: skip
-
-
-def point_density(n_points: int) -> tuple[float, float]:
-    """Marker size factor and opacity for ``n_points`` drawn in one panel: full size up to ~600
-    points, smaller and translucent beyond, so that 5000 points do not bury the boundary."""
-    factor = float(np.clip(np.sqrt(600 / max(n_points, 1)), 0.45, 1.0))
-    return factor, float(np.clip(0.35 + 0.65 * factor, 0.5, 1.0))
 
 
 def _scaled(marker: dict, factor: float, opacity: float) -> dict:

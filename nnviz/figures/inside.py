@@ -16,7 +16,6 @@ import plotly.graph_objects as go
 from nnviz.figures.boundary import (
     boundary_figure,
     boundary_layout,
-    point_density,
     point_traces,
     shading_images,
 )
@@ -33,6 +32,7 @@ from nnviz.figures.style import (
     grid_layout,
     panel_grid,
     panel_titles,
+    point_density,
 )
 
 UNIT_SCALE = "RdBu"  # diverging, symmetric around 0: a unit's output sign matters

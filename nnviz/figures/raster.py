@@ -13,7 +13,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
-from nnviz.figures.style import INK, SHADE, class_colors, rgb
+from nnviz.figures.style import INK, SHADE, class_colors, point_density, rgb
 
 SHADING_PIXELS = 240  # a boundary panel's shading image has at least this many pixels a side
 SHADES = 16  # confidence steps of the shading (finer ones are invisible and only grow the PNG)
@@ -105,6 +105,9 @@ def picture_panels(
     dx, dy = xs[1] - xs[0], ys[1] - ys[0]
     x0, x1, y0, y1 = xs[0] - dx / 2, xs[-1] + dx / 2, ys[0] - dy / 2, ys[-1] + dy / 2
     points = [(X_train, y_train, _circle)] + ([(X_val, y_val, _triangle)] if show_val else [])
+    size = point_density(sum(len(X) for X, _, _ in points))[
+        0
+    ]  # smaller markers for many points, as in the figure
     sources = []
     muted = list(muted) if muted is not None else [False] * len(probs)
     for p, m in zip(probs, muted, strict=True):
@@ -124,19 +127,21 @@ def picture_panels(
             cols = np.rint((X[:, 0] - x0) / (x1 - x0) * w - 0.5).astype(np.int64).tolist()
             classes = (first_class + np.asarray(y, dtype=np.int64)).tolist()
             for r, c, k in zip(rows, cols, classes, strict=True):  # in order, each edge over earlier points
-                marker(draw, c, r, inks[k], inks[white])
+                marker(draw, c, r, inks[k], inks[white], size)
         sources.append(_data_uri(image))
     return sources
 
 
 # Plotly's markers at the picture's scale (a 240 px panel shows at ~180-250 px): a 6 px circle and
 # an 8 px upward triangle, each with a 1 px white edge; (x, y) is the point's pixel.
-def _circle(draw: ImageDraw.ImageDraw, x: int, y: int, fill, edge) -> None:
-    draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=fill, outline=edge, width=1)  # 7 px: 5 px inside the edge
+def _circle(draw: ImageDraw.ImageDraw, x: int, y: int, fill, edge, size: float = 1.0) -> None:
+    r = max(1.5, 3 * size)  # at full size 7 px: 5 px inside the edge
+    draw.ellipse((x - r, y - r, x + r, y + r), fill=fill, outline=edge, width=1)
 
 
-def _triangle(draw: ImageDraw.ImageDraw, x: int, y: int, fill, edge) -> None:
-    draw.polygon(((x, y - 5), (x - 5, y + 3), (x + 5, y + 3)), fill=fill, outline=edge, width=1)
+def _triangle(draw: ImageDraw.ImageDraw, x: int, y: int, fill, edge, size: float = 1.0) -> None:
+    up, side, down = (max(2.0, v * size) for v in (5, 5, 3))
+    draw.polygon(((x, y - up), (x - side, y + down), (x + side, y + down)), fill=fill, outline=edge, width=1)
 
 
 def _top_class(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -227,3 +227,10 @@ def panel_grid(
         layout[f"xaxis{axis_id(i + 1 - ncols)}"]["showticklabels"] = True
     layout.update(annotations=cell_titles(titles, domains, size=13), template=template, height=round(height))
     return layout, grid_ref
+
+
+def point_density(n_points: int) -> tuple[float, float]:
+    """Marker size factor and opacity for ``n_points`` drawn in one panel: full size up to ~600
+    points, smaller and translucent beyond, so that 5000 points do not bury the boundary."""
+    factor = float(np.clip(np.sqrt(600 / max(n_points, 1)), 0.45, 1.0))
+    return factor, float(np.clip(0.35 + 0.65 * factor, 0.5, 1.0))
