@@ -16,6 +16,7 @@ import numpy as np
 from nnviz.activations import get_activation
 from nnviz.analysis import metrics
 from nnviz.analysis.boundary import Grid, grid_probabilities, make_grid, quantize
+from nnviz.analysis.metrics import last_finite
 from nnviz.analysis.verdicts import Verdict, verdicts
 from nnviz.config import UPLOAD, Config
 from nnviz.data.generators import get_dataset, make_dataset
@@ -179,7 +180,7 @@ class Experiment:
         for k, (act, seed) in enumerate(self.trainer.runs):
             p, r, f1 = scores[k]
             dead = diag["dead"][-1, k] if len(diag["epochs"]) else np.zeros(1)
-            val_acc = _last(hist["val_acc"][:, k])
+            val_acc = last_finite(hist["val_acc"][:, k])
             rows.append(
                 RunSummary(
                     run=k,
@@ -187,9 +188,9 @@ class Experiment:
                     name=get_activation(act).name,
                     seed=seed,
                     epochs=self.epoch,
-                    train_loss=_last(hist["train_loss"][:, k]),
-                    val_loss=_last(hist["val_loss"][:, k]),
-                    train_acc=_last(hist["train_acc"][:, k]),
+                    train_loss=last_finite(hist["train_loss"][:, k]),
+                    val_loss=last_finite(hist["val_loss"][:, k]),
+                    train_acc=last_finite(hist["train_acc"][:, k]),
                     val_acc=val_acc,
                     precision=p,
                     recall=r,
@@ -212,9 +213,3 @@ class Experiment:
                 )
             )
         return rows
-
-
-def _last(values: np.ndarray) -> float:
-    """The last finite value (a diverged run's last good one), NaN if none."""
-    finite = values[np.isfinite(values)]
-    return float(finite[-1]) if finite.size else float("nan")

@@ -26,6 +26,11 @@ def loss(x: float | None) -> str:
     return f"{x:.3g}"
 
 
+def setting(x: float) -> str:
+    """A setting's number as the sidebar shows it: 0.03, 10, 1e-05, 0."""
+    return "0" if x == 0 else f"{float(x):g}"
+
+
 def pct(x: float | None, digits: int = 1) -> str:
     """A share 0..1 as a percentage: 0.9667 -> "96.7%"."""
     return DASH if _missing(x) else f"{100 * x:.{digits}f}%"

@@ -16,14 +16,21 @@ import plotly.graph_objects as go
 import pytest
 from plotly.subplots import make_subplots
 
+from nnviz.activations import ACTIVATIONS
 from nnviz.figures import boundary, curves, diagnostics, inside, raster, style, zoo
 from nnviz.figures.boundary import boundary_figure
 from nnviz.figures.curves import MAX_POINTS, curves_figure
 from nnviz.figures.diagnostics import confusion_figure, diagnostics_figure
 from nnviz.figures.inside import agreement_figure, neurons_figure
 from nnviz.figures.raster import SHADING_PIXELS, _upsample
-from nnviz.figures.style import class_colors, run_colors
+from nnviz.figures.style import class_colors
 from nnviz.figures.zoo import ACT_RANGE, activation_figure
+
+
+def run_colors(n: int) -> list[str]:
+    """n distinct colours for figures under test (the app colours runs by activation)."""
+    return list(style.ACTIVATION_COLORS.values())[:n]
+
 
 FIGURE_MODULES = [style, raster, boundary, curves, diagnostics, zoo, inside]  # plain data in, no Experiment
 
@@ -71,13 +78,33 @@ def legend_names(fig):
 # ---- colours -----------------------------------------------------------------------------------
 
 
-def test_run_colors_distinct_then_cycling():
-    assert run_colors(0) == []
-    colors = run_colors(15)
-    assert len(set(colors)) == 15
+def test_one_colour_per_activation_in_every_view():
+    """An activation keeps its colour whatever its position (Compare titles, curves, diagnostics, the
+    report's adapters), all colours distinct and none a class colour of the first five classes."""
+    from nnviz.config import Config
+    from nnviz.experiment import Experiment
+    from nnviz.figures import adapters
+    from nnviz.figures.curves import curves_figure
+
+    colors = list(style.ACTIVATION_COLORS.values())
+    assert len(set(colors)) == len(colors) == len(ACTIVATIONS) and set(style.ACTIVATION_COLORS) == set(
+        ACTIVATIONS
+    )
     assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in colors)
-    assert run_colors(4) == colors[:4]  # the same run keeps its colour as runs are added
-    assert run_colors(17)[15:] == colors[:2]
+    assert not set(colors) & set(class_colors(5))
+    seen = {}
+    for acts in (("relu", "sigmoid", "linear"), ("linear", "sigmoid", "relu")):
+        exp = Experiment(Config(activations=acts, epochs=2, n_samples=60))
+        exp.step(2)
+        run_cols = adapters.run_colors(exp)
+        figure = adapters.experiment_boundary_figure(exp, 20, title_colors=run_cols)
+        swatches = [re.search(r"color:(#[0-9A-Fa-f]{6})", a.text).group(1) for a in figure.layout.annotations
+                    if "■" in (a.text or "")]  # fmt: skip
+        curves = curves_figure(exp.trainer.history(), labels=exp.run_labels, colors=run_cols)
+        lines = {t.name: t.line.color for t in curves.data if t.name in exp.run_labels}
+        for k, act in enumerate(acts):
+            assert run_cols[k] == swatches[k] == lines[exp.run_labels[k]] == style.activation_color(act)
+            assert seen.setdefault(act, run_cols[k]) == run_cols[k]
 
 
 def test_class_colors_start_orange_blue():

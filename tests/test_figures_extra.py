@@ -14,6 +14,8 @@ import torch
 from nnviz.activations import ACTIVATIONS
 from nnviz.figures import diagnostics, style, zoo
 
+COLORS = list(style.ACTIVATION_COLORS.values())  # distinct colours for runs under test
+
 
 def curves(keys, z):
     out = []
@@ -166,9 +168,7 @@ def test_gradient_chart_lines_run_over_the_layers_in_the_activation_colours():
 def test_gradient_chart_log_axis_has_few_ticks_over_39_decades():
     last = np.array([[1e-3, 1e10, 1e36], [1e-2, 1.0, 1e5]])
     fig = valid(
-        diagnostics.gradient_depth_figure(
-            None, last, labels=["a", "b"], colors=style.run_colors(2), epochs=(1, 50)
-        )
+        diagnostics.gradient_depth_figure(None, last, labels=["a", "b"], colors=COLORS[:2], epochs=(1, 50))
     )
     y = fig.layout.yaxis
     assert y.type == "log"
@@ -198,9 +198,7 @@ def test_gradient_chart_leaves_out_diverged_runs_with_a_note():
     last[1] = np.nan  # tanh diverged before the last record
     labels = ["Sigmoid", "Tanh", "ReLU"]
     fig = valid(
-        diagnostics.gradient_depth_figure(
-            first, last, labels=labels, colors=style.run_colors(3), epochs=(1, 300)
-        )
+        diagnostics.gradient_depth_figure(first, last, labels=labels, colors=COLORS[:3], epochs=(1, 300))
     )
     solid = [t.name for t in fig.data if t.legendgroup != "start"]
     assert solid == ["Sigmoid", "ReLU"]
@@ -214,9 +212,7 @@ def test_gradient_chart_leaves_out_diverged_runs_with_a_note():
 def test_gradient_chart_every_run_diverged_still_builds():
     last = np.full((2, 4), np.nan)
     fig = valid(
-        diagnostics.gradient_depth_figure(
-            last, last, labels=["a", "b"], colors=style.run_colors(2), epochs=(1, 9)
-        )
+        diagnostics.gradient_depth_figure(last, last, labels=["a", "b"], colors=COLORS[:2], epochs=(1, 9))
     )
     assert not fig.data
     assert "a (epoch 1)" in fig.layout.annotations[0].text

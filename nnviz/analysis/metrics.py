@@ -133,3 +133,10 @@ def epochs_to_reach(curve, threshold: float) -> int | None:
         raise ValueError(f"threshold must be finite, got {threshold!r}")
     hits = np.flatnonzero(c >= threshold)  # NaN >= x is False
     return int(hits[0]) + 1 if hits.size else None
+
+
+def last_finite(values) -> float:
+    """The last finite value of a curve (a diverged run's last good one), NaN if there is none."""
+    v = np.asarray(values, dtype=np.float64)
+    finite = v[np.isfinite(v)]
+    return float(finite[-1]) if finite.size else float("nan")

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnviz.analysis.metrics import last_finite
+
 FIT_ACC = 0.90
 CHANCE_MARGIN = 0.05
 FLAT_LOSS = 0.90
@@ -113,7 +115,7 @@ def fit_verdict(h: dict, diverged_epoch: int | None, guess: tuple[float, float])
             f"diverged at epoch {diverged_epoch}: the training loss became NaN/inf, so the run was frozen "
             "at its last finite weights; lower the learning rate",
         )  # fmt: skip
-    tl, ta, va, vl = (_last(h[key]) for key in ("train_loss", "train_acc", "val_acc", "val_loss"))
+    tl, ta, va, vl = (last_finite(h[key]) for key in ("train_loss", "train_acc", "val_acc", "val_loss"))
     chance_acc, chance_loss = guess
     accs = f"training accuracy {ta:.0%}, validation {va:.0%}"
     if ta <= chance_acc + CHANCE_MARGIN:
@@ -155,8 +157,8 @@ def _overfitting(h: dict) -> Verdict | None:
     loss_part, ratio, rise = "", 0.0, 0.0
     if n > WINDOW and np.isfinite(val).any():
         best = int(np.nanargmin(val))
-        now = _last(val)
-        train_now = _last(train)
+        now = last_finite(val)
+        train_now = last_finite(train)
         if best < n - WINDOW and train_now <= TRAIN_FELL * train[best]:
             ratio, rise = now / val[best], now - val[best]
             loss_part = (
@@ -164,7 +166,7 @@ def _overfitting(h: dict) -> Verdict | None:
                 f"while the training loss fell to {train_now:.3g}"
             )
     gap = float(np.nanmean(h["train_acc"][-WINDOW:] - h["val_acc"][-WINDOW:]))
-    gap_part = f"training accuracy {gap * 100:.1f} points above validation ({_last(h['train_acc']):.0%} vs {_last(h['val_acc']):.0%})"
+    gap_part = f"training accuracy {gap * 100:.1f} points above validation ({last_finite(h['train_acc']):.0%} vs {last_finite(h['val_acc']):.0%})"
     for code, label, min_ratio, min_rise, min_gap in (
         ("overfit", "overfitting", OVERFIT_LOSS_RATIO, OVERFIT_LOSS_RISE, OVERFIT_GAP),
         ("overfit_start", "starting to overfit", EARLY_LOSS_RATIO, EARLY_LOSS_RISE, EARLY_GAP),
@@ -175,11 +177,6 @@ def _overfitting(h: dict) -> Verdict | None:
             parts = [p for p, on in ((loss_part, by_loss), (gap_part, by_gap)) if on]
             return Verdict("warn", code, f"{label}: {'; '.join(parts)}")
     return None
-
-
-def _last(values: np.ndarray) -> float:
-    finite = values[np.isfinite(values)]
-    return float(finite[-1]) if finite.size else float("nan")
 
 
 def _gradient_findings(diag: dict, run: int, fit: str) -> list[Verdict]:

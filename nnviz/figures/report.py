@@ -81,11 +81,6 @@ def _loss_cell(x, diverged: bool) -> str:
     return text
 
 
-def _num(x: float) -> str:
-    """A setting's number as the sidebar shows it: 0.03, 10, 1e-05."""
-    return f"{float(x):g}"
-
-
 def _yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
 
@@ -133,10 +128,10 @@ def settings_rows(cfg: Config, split: Split | None = None) -> list[tuple[str, st
         rows.append(("Data", "Classes", str(cfg.n_classes)))
     if cfg.dataset != UPLOAD:
         rows.append(("Data", "Samples", str(cfg.n_samples)))
-        rows.append(("Data", "Noise", _num(cfg.noise)))
+        rows.append(("Data", "Noise", fmt.setting(cfg.noise)))
     elif sizes:
         rows.append(("Data", "Samples", str(sum(sizes))))
-    val = f"{_num(100 * cfg.val_fraction)}%" + (f" ({sizes[1]} points)" if sizes else "")
+    val = f"{fmt.setting(100 * cfg.val_fraction)}%" + (f" ({sizes[1]} points)" if sizes else "")
     rows += [
         ("Data", "Validation fraction", val),
         ("Data", "Data seed", str(cfg.data_seed)),
@@ -147,7 +142,7 @@ def settings_rows(cfg: Config, split: Split | None = None) -> list[tuple[str, st
         values = cfg.params_for(act)
         for param in ACTIVATIONS[act].params if act in ACTIVATIONS else ():
             value = values.get(param.name, param.default)
-            rows.append(("Compare", f"{_activation_name(act)}: {param.label}", _num(value)))
+            rows.append(("Compare", f"{_activation_name(act)}: {param.label}", fmt.setting(value)))
     if cfg.n_seeds == 1:
         rows.append(("Compare", "Seed", str(cfg.seed)))
     else:
@@ -161,13 +156,13 @@ def settings_rows(cfg: Config, split: Split | None = None) -> list[tuple[str, st
         ("Training", "Optimiser", OPTIMIZER_NAMES.get(cfg.optimizer, cfg.optimizer)),
     ]
     if cfg.optimizer == "momentum":
-        rows.append(("Training", "Momentum", _num(cfg.momentum)))
+        rows.append(("Training", "Momentum", fmt.setting(cfg.momentum)))
     rows += [
-        ("Training", "Learning rate", _num(cfg.lr)),
+        ("Training", "Learning rate", fmt.setting(cfg.lr)),
         ("Training", "Batch size", _batch_text(cfg, n_train)),
         ("Training", "Epochs", str(cfg.epochs)),
-        ("Training", "L1 penalty", _num(cfg.l1) if cfg.l1 else "none"),
-        ("Training", "L2 penalty", _num(cfg.l2) if cfg.l2 else "none"),
+        ("Training", "L1 penalty", fmt.setting(cfg.l1) if cfg.l1 else "none"),
+        ("Training", "L2 penalty", fmt.setting(cfg.l2) if cfg.l2 else "none"),
         ("Training", "Loss", LOSS_NAMES.get(cfg.loss, cfg.loss)),
     ]
     return rows
@@ -207,7 +202,7 @@ def describe(exp: Experiment) -> str:
         who = f"{n_runs} networks ({n_act} activations × {n_seeds} seeds, {seeds}) were trained in lockstep"
     data = (
         f"on {_dataset_name(cfg)} ({n_train + n_val} points, "
-        f"{_num(100 * cfg.val_fraction)}% held out for validation)"
+        f"{fmt.setting(100 * cfg.val_fraction)}% held out for validation)"
     )
     if cfg.batch_size <= 0 or cfg.batch_size >= n_train:
         batches, joiner = "each step on all training points", ", "

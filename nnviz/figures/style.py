@@ -62,12 +62,6 @@ def activation_color(key: str) -> str:
     return ACTIVATION_COLORS.get(key, MUTED)
 
 
-def run_colors(n: int) -> list[str]:
-    """One colour per run: Okabe-Ito, then Tol muted (15 distinct, cycling beyond)."""
-    palette = OKABE_ITO + TOL_MUTED
-    return [palette[i % len(palette)] for i in range(n)]
-
-
 def class_colors(n: int) -> list[str]:
     """One colour per class, as in the boundary shading (orange, blue, green, ...)."""
     return [CLASS_COLORS[i % len(CLASS_COLORS)] for i in range(n)]

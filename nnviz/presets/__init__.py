@@ -9,6 +9,7 @@ the other side of the story, e.g. standardised inputs). Each preset's claim is t
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ class Preset:
         return cfg
 
 
+@functools.cache  # the files ship with the package: read once per process (every rerun asks)
 def load_presets(directory: Path = PRESET_DIR) -> dict[str, Preset]:
     """All presets, ordered by file name."""
     presets = {}

@@ -6,6 +6,7 @@ import hashlib
 
 import streamlit as st
 
+from nnviz import fmt
 from nnviz.activations import ACTIVATIONS
 from nnviz.config import (
     ACT_PARAMS,
@@ -59,10 +60,6 @@ def seed_widgets(cfg: Config, preset: str | None = None) -> None:
         st.session_state[_key(name)] = cfg.params_for(act)[param]
     if preset is not None:
         st.session_state[PRESET_CHOICE] = preset
-
-
-def _fmt_num(x: float) -> str:
-    return "0" if x == 0 else f"{x:g}"
 
 
 def _steps_with(steps: tuple, value) -> list:
@@ -155,7 +152,7 @@ def render_sidebar() -> None:
         if ss[_key("optimizer")] == "momentum":
             st.slider("Momentum", *_range("momentum"), step=0.01, key=_key("momentum"))
         st.select_slider(
-            "Learning rate", _steps_with(LR_STEPS, ss[_key("lr")]), format_func=_fmt_num, key=_key("lr")
+            "Learning rate", _steps_with(LR_STEPS, ss[_key("lr")]), format_func=fmt.setting, key=_key("lr")
         )
         st.select_slider(
             "Batch size",
@@ -165,10 +162,10 @@ def render_sidebar() -> None:
         )
         st.number_input("Epochs", *_range("epochs"), step=50, key=_key("epochs"))
         st.select_slider(
-            "L1 penalty", _steps_with(PENALTY_STEPS, ss[_key("l1")]), format_func=_fmt_num, key=_key("l1")
+            "L1 penalty", _steps_with(PENALTY_STEPS, ss[_key("l1")]), format_func=fmt.setting, key=_key("l1")
         )
         st.select_slider(
-            "L2 penalty", _steps_with(PENALTY_STEPS, ss[_key("l2")]), format_func=_fmt_num, key=_key("l2")
+            "L2 penalty", _steps_with(PENALTY_STEPS, ss[_key("l2")]), format_func=fmt.setting, key=_key("l2")
         )
         st.selectbox("Loss", LOSSES, format_func=LOSS_NAMES.get, key=_key("loss"))
         if not ss[_key("activations")]:
