@@ -5,8 +5,10 @@ STAMP  := $(VENV)/.installed
 DSTAMP := $(VENV)/.installed-dev
 # extra options for the tools, e.g. make loadtest ARGS=--quick
 ARGS   ?=
+# make serve: this many serve.py replicas behind HAProxy (default: one per core)
+REPLICAS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test bench lint screenshot measure loadtest clean
+.PHONY: run serve test bench lint screenshot measure loadtest clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -22,6 +24,10 @@ $(DSTAMP): requirements.txt requirements-dev.txt $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/streamlit run serve.py --server.port $(PORT) --server.headless true
+
+# a class on one URL: REPLICAS replicas behind HAProxy on the same port (deploy/serve.py)
+serve: $(STAMP)
+	$(PY) -m deploy.serve --replicas $(REPLICAS) --port $(PORT)
 
 test: $(DSTAMP)
 	$(PY) -m pytest
