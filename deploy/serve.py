@@ -56,7 +56,6 @@ def haproxy_config(servers: list[tuple[str, str]], bind: str, stats_socket: str 
         "",
         "defaults",
         "    mode http",
-        "    option httplog",
         "    timeout connect 5s",
         "    timeout client 60s",
         "    timeout server 60s",
