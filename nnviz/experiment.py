@@ -7,6 +7,7 @@ This is the one object the app, the CLI, the exports and the tests drive: build 
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,6 +27,13 @@ from nnviz.engine.trainer import LockstepTrainer
 REACH_ACC = 0.9  # "epochs to reach 90% validation accuracy"
 MAX_SNAPSHOTS = 50  # replay frames kept per run (plus epoch 0): bounded memory
 SNAPSHOT_RESOLUTION = 50  # K x 50 x 50 x C bytes per frame
+# A grid point may cost this many multiply-adds over all runs (the runs x the network's weights)
+# before grids get coarser: a heavy config (39 runs of 6 x 64 units, ~810k per point) would take
+# ~1 s per 80 x 80 live frame and ~9 s at 160 x 160 on one core. Beyond it every resolution is
+# scaled by sqrt(GRID_MACS_PER_POINT / cost), so a grid costs what an 80 x 80 live frame of this
+# cost does (~0.1 s), whatever the config (down to MIN_GRID_RESOLUTION).
+GRID_MACS_PER_POINT = 110_000
+MIN_GRID_RESOLUTION = 20
 
 
 def make_split(cfg: Config) -> Split:
@@ -74,10 +82,12 @@ class Experiment:
         self.uid = uuid.uuid4().hex  # this object's identity (id() is reused after garbage collection)
         self.split = split if split is not None else make_split(cfg)
         self.trainer = LockstepTrainer(cfg, self.split)
-        self.snapshot_grid = self.make_grid(SNAPSHOT_RESOLUTION)
+        self._version = 0  # counts the training calls that changed the weights (results' cache key)
+        self._cache: dict[tuple, object] = {}  # predictions and boundaries at ``_version``
+        self.snapshot_grid = self.make_grid(self.grid_resolution(SNAPSHOT_RESOLUTION))
         self.snapshot_every = max(1, -(-cfg.epochs // MAX_SNAPSHOTS))
         self.snapshots: list[tuple[int, np.ndarray]] = []  # (epoch, uint8 probs [K, R, R, C])
-        self._epochs_timed, self._seconds_timed = 0, 0.0  # for the time-left estimate only
+        self._steps_timed, self._seconds_timed = 0, 0.0  # the training speed (time-left estimate, chunks)
         self._snapshot()
 
     @classmethod
@@ -94,20 +104,27 @@ class Experiment:
         return Experiment(self.cfg, self.split, data_token=self.data_token)
 
     def train_for(self, seconds: float, max_epochs: int) -> int:
-        """Train until ``seconds`` have passed or ``max_epochs`` are done; returns the epochs done.
+        """Train until ``seconds`` have passed or ``max_epochs`` more epochs have ended (the rest of an
+        epoch under way counts as one); returns the epochs that ended.
 
-        Starts with one epoch and doubles the chunk while an epoch is cheap, so Python's overhead per
-        chunk stays small without overshooting the time budget by much."""
-        start, done, chunk = time.perf_counter(), 0, 1
-        while done < max_epochs and not self.done:
+        The unit is the optimiser step, not the epoch: an epoch of many minibatches (a large data set
+        in batches of 1) is cut wherever the time is up, and the next call carries on from there. The
+        chunks of steps between two looks at the clock are sized from the speed measured so far (a
+        quarter of the budget), doubling from one step while nothing is known yet, so Python's
+        overhead per chunk stays small without overshooting the budget by much."""
+        start, epoch0 = time.perf_counter(), self.epoch
+        until = self.epoch + max(0, int(max_epochs))
+        rate = self._steps_timed / self._seconds_timed if self._seconds_timed > 0 else None
+        chunk = max(1, int(rate * seconds / 4)) if rate else 1
+        while self.epoch < until and not self.done:
             t0 = time.perf_counter()
-            done += self.step(min(chunk, max_epochs - done))
-            elapsed = time.perf_counter() - t0
-            if time.perf_counter() - start >= seconds:
+            self.advance(chunk, until_epoch=until)
+            now = time.perf_counter()
+            if now - start >= seconds:
                 break
-            if elapsed < seconds / 8:
+            if rate is None and now - t0 < seconds / 8:
                 chunk *= 2
-        return done
+        return self.epoch - epoch0
 
     @property
     def epoch(self) -> int:
@@ -126,19 +143,60 @@ class Experiment:
     @property
     def epochs_per_second(self) -> float | None:
         """The training speed seen so far (epochs per second of training time), None before any."""
-        return self._epochs_timed / self._seconds_timed if self._seconds_timed > 0 else None
+        if self._seconds_timed <= 0:
+            return None
+        return self._steps_timed / self._seconds_timed / self.trainer.steps_per_epoch
+
+    @property
+    def progress(self) -> float:
+        """Epochs done, with the share of the epoch under way: 3.25 is a quarter into the fourth."""
+        return self.epoch + self.trainer.batch / self.trainer.steps_per_epoch
 
     def step(self, n_epochs: int = 1) -> int:
-        """Train ``n_epochs`` more (within the budget), keeping a replay frame every ``snapshot_every``."""
+        """Train until ``n_epochs`` more epochs have ended (within the budget); returns how many ended."""
+        epoch0 = self.epoch
+        self.advance(max(0, int(n_epochs)) * self.trainer.steps_per_epoch, until_epoch=self.epoch + n_epochs)
+        return self.epoch - epoch0
+
+    def advance(self, max_steps: int, until_epoch: int | None = None) -> int:
+        """Up to ``max_steps`` optimiser steps (stopping once ``until_epoch`` epochs have ended),
+        keeping a replay frame every ``snapshot_every`` epochs; returns the steps taken."""
         start, done = time.perf_counter(), 0
-        while done < n_epochs and not self.done:
-            to_next = self.snapshot_every - self.epoch % self.snapshot_every
-            done += self.trainer.step(min(n_epochs - done, to_next))
-            if self.epoch % self.snapshot_every == 0 or self.done:
+        end = self.cfg.epochs if until_epoch is None else min(until_epoch, self.cfg.epochs)
+        while done < max_steps and self.epoch < end:
+            epoch = self.epoch
+            to_snapshot = min(end, (epoch // self.snapshot_every + 1) * self.snapshot_every)
+            done += self.trainer.advance(max_steps - done, until_epoch=to_snapshot)
+            if self.epoch != epoch and (self.epoch % self.snapshot_every == 0 or self.done):
                 self._snapshot()
-        self._epochs_timed += done
+        self._steps_timed += done
         self._seconds_timed += time.perf_counter() - start
+        if done:
+            self._version += 1
+            self._cache.clear()
         return done
+
+    @property
+    def macs_per_point(self) -> int:
+        """Multiply-adds to evaluate every run at one point (what a boundary grid costs per point)."""
+        dims = self.trainer.dims
+        return self.trainer.n_runs * sum(a * b for a, b in zip(dims[:-1], dims[1:], strict=True))
+
+    def grid_resolution(self, requested: int) -> int:
+        """The resolution a boundary grid asked at ``requested`` gets: coarser for costly configs
+        (see GRID_MACS_PER_POINT), so that drawing stays within a live frame's time."""
+        cost = self.macs_per_point
+        if cost <= GRID_MACS_PER_POINT:
+            return requested
+        return max(
+            min(requested, MIN_GRID_RESOLUTION), int(requested * math.sqrt(GRID_MACS_PER_POINT / cost))
+        )
+
+    def _cached(self, key: tuple, compute):
+        """``compute()``, kept until the weights next change (reruns of a paused page reuse it)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
 
     def _snapshot(self) -> None:
         probs = grid_probabilities(self.trainer, self.snapshot_grid, self.split.mean, self.split.scale)
@@ -157,15 +215,23 @@ class Experiment:
         return make_grid(X, resolution)
 
     def boundary(self, resolution: int = 100) -> tuple[Grid, np.ndarray]:
-        """The grid (data coordinates) and every run's class probabilities on it ``[K, R, R, C]``."""
-        grid = self.make_grid(resolution)
-        return grid, grid_probabilities(self.trainer, grid, self.split.mean, self.split.scale)
+        """The grid (data coordinates) and every run's class probabilities on it ``[K, R, R, C]``,
+        at ``grid_resolution(resolution)``. Do not write the arrays (they are kept for reuse)."""
+
+        def compute():
+            grid = self.make_grid(self.grid_resolution(resolution))
+            return grid, grid_probabilities(self.trainer, grid, self.split.mean, self.split.scale)
+
+        return self._cached(("boundary", resolution), compute)
 
     def predictions(self, part: str = "val") -> np.ndarray:
-        """Predicted labels of every run ``[K, N]`` on the train or validation points."""
-        X = self.split.X_train if part == "train" else self.split.X_val
-        probs = self.trainer.predict_proba(X)
-        return np.nan_to_num(probs, nan=0.0).argmax(-1)
+        """Predicted labels of every run ``[K, N]`` on the train or validation points (do not write)."""
+
+        def compute():
+            X = self.split.X_train if part == "train" else self.split.X_val
+            return np.nan_to_num(self.trainer.predict_proba(X), nan=0.0).argmax(-1)
+
+        return self._cached(("predictions", part), compute)
 
     def confusion(self, part: str = "val") -> np.ndarray:
         y = self.split.y_val if part == "val" else self.split.y_train

@@ -199,10 +199,10 @@ def test_with_the_live_websocket_the_boundary_chart_names_its_stream(monkeypatch
 def test_a_training_error_stops_playing_with_a_message(monkeypatch):
     from nnviz.experiment import Experiment
 
-    def broken(self, n):
+    def broken(self, max_steps, until_epoch=None):  # every way of training goes through advance
         raise RuntimeError("out of cheese")
 
-    monkeypatch.setattr(Experiment, "step", broken)
+    monkeypatch.setattr(Experiment, "advance", broken)
     at = run_app()
     assert any("Training stopped by an error: out of cheese" in e.value for e in at.error)
     assert at.session_state["nnviz"].playing is False

@@ -50,6 +50,17 @@ CASES = {
         dict(activations=("linear", "relu"), optimizer="sgd", lr=50.0, epochs=12),
         "moons",
     ),
+    "a run diverging inside an epoch (minibatches, 2 seeds)": (
+        dict(
+            activations=("linear", "relu", "tanh"),
+            optimizer="sgd",
+            lr=30.0,
+            batch_size=8,
+            epochs=6,
+            n_seeds=2,
+        ),
+        "moons",
+    ),
 }
 
 
@@ -109,6 +120,50 @@ def test_pickled_mid_training_resumes_bit_for_bit(case):
         assert_same_trainer(straight, resumed)
     if case == "a diverging run (sgd)":
         assert straight.diverged_epoch[0] is not None and not straight.alive.all()
+
+
+def sliced(case: str, slices: list[int], pickle_at: set[int] = frozenset()) -> LockstepTrainer:
+    """Trained by ``advance`` in slices of optimiser steps (cycling through ``slices``) to the end,
+    pickled and restored after the slices whose index is in ``pickle_at``."""
+    kwargs, dataset = CASES[case]
+    trainer = LockstepTrainer(Config(**kwargs), make_split(dataset))
+    i = 0
+    while not trainer.done:
+        spe = trainer.steps_per_epoch
+        position = trainer.epoch * spe + trainer.batch  # steps so far
+        taken = trainer.advance(slices[i % len(slices)])
+        assert taken == min(slices[i % len(slices)], trainer.cfg.epochs * spe - position)
+        assert trainer.epoch * spe + trainer.batch == position + taken
+        # the history grows only when an epoch's last minibatch is done
+        assert len(trainer.history()["train_loss"]) == trainer.epoch
+        if i in pickle_at:
+            trainer = pickle.loads(pickle.dumps(trainer))
+        i += 1
+    return trainer
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_training_in_slices_changes_no_number(case):
+    """Stopping after any optimiser step (inside an epoch) and resuming, even through a pickle, gives
+    the trainer of training in one go, bit for bit: weights, optimiser state, history, diagnostics."""
+    straight = trained(case, [10_000])
+    for slices, pickle_at in (([1], set()), ([3, 1, 7, 2], {1, 4}), ([5], {0, 2, 3})):
+        assert_same_trainer(straight, sliced(case, slices, pickle_at))
+    if "diverging" in case:
+        assert not straight.alive.all()
+
+
+def test_step_finishes_the_epoch_under_way():
+    kwargs, dataset = CASES["minibatch, 2 seeds, prelu"]
+    trainer = LockstepTrainer(Config(**kwargs), make_split(dataset))
+    spe = trainer.steps_per_epoch
+    assert spe == 6  # 90 training points in batches of 16
+    assert trainer.advance(spe + 2) == spe + 2 and (trainer.epoch, trainer.batch) == (1, 2)
+    assert trainer.step(1) == 1 and (trainer.epoch, trainer.batch) == (2, 0)
+    assert trainer.advance(3, until_epoch=2) == 0  # already there
+    assert trainer.advance(100, until_epoch=3) == spe and (trainer.epoch, trainer.batch) == (3, 0)
+    straight = trained("minibatch, 2 seeds, prelu", [3])
+    assert_same_trainer(straight, trainer)
 
 
 def test_a_restored_copy_shares_nothing_with_the_original():

@@ -55,10 +55,10 @@ def test_failure_inside_training_is_shown_and_results_stay(monkeypatch):
     before = at.session_state["nnviz"].experiment.epoch
     assert before > 0
 
-    def broken_step(self, n_epochs=1):
+    def broken_step(self, max_steps, until_epoch=None):  # every way of training goes through advance
         raise RuntimeError("simulated failure in a training step")
 
-    monkeypatch.setattr("nnviz.experiment.Experiment.step", broken_step)
+    monkeypatch.setattr("nnviz.experiment.Experiment.advance", broken_step)
     at.session_state["nnviz"].playing = True
     at.run()
     assert not at.exception

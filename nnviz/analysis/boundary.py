@@ -42,13 +42,13 @@ def make_grid(X: np.ndarray, resolution: int = 100, margin: float = MARGIN) -> G
 
 
 def grid_probabilities(trainer, grid: Grid, mean=0.0, scale=1.0) -> np.ndarray:
-    """Class probabilities of every run on the grid: ``[K, R, R, C]`` (rows over ys), one forward pass.
+    """Class probabilities of every run on the grid: ``[K, R, R, C]`` (rows over ys).
 
     The grid is in data coordinates; ``mean``/``scale`` (the split's standardisation) map it into
     the space the networks were trained in.
     """
     r = len(grid.xs)
-    probs = trainer.predict_proba((grid.points - mean) / scale)
+    probs = trainer.predict_proba((grid.points - mean) / scale)  # (in cache-sized chunks)
     return probs.reshape(probs.shape[0], r, r, probs.shape[-1])
 
 

@@ -27,14 +27,16 @@ def run_colors(exp: Experiment) -> list[str]:
 
 
 def boundary_titles(exp: Experiment) -> list[str]:
-    """Each run's label and its latest validation accuracy, "untrained" before the first epoch and
-    "diverged at epoch N" once it diverged."""
+    """Each run's label and its latest validation accuracy, "untrained" before the first step, "in
+    epoch 1" until the first epoch ends, and "diverged at epoch N" once it diverged."""
     hist = exp.trainer.history()["val_acc"]
     titles = []
     for k, label in enumerate(exp.run_labels):
         diverged = exp.trainer.diverged_epoch[k]
         if diverged is not None:
             titles.append(f"{label} · diverged at epoch {diverged}")
+        elif not len(hist) and exp.trainer.batch:  # inside the first epoch: the weights have moved
+            titles.append(f"{label} · in epoch 1")
         elif not len(hist) or not np.isfinite(hist[-1, k]):
             titles.append(f"{label} · untrained")
         else:
@@ -84,8 +86,13 @@ def experiment_boundary_figure(exp: Experiment, resolution: int, *, titles=None,
     )  # fmt: skip
 
 
-def experiment_shading(exp: Experiment, resolution: int, *, discretize: bool = False) -> list[str]:
-    """The PNG data URIs of the boundary panels' shading, as experiment_boundary_figure draws them."""
+def experiment_shading(
+    exp: Experiment, resolution: int, *, discretize: bool = False, show_val: bool = True
+) -> list[str]:
+    """The PNG data URIs of the boundary panels' shading, as experiment_boundary_figure draws them
+    without rings (with the data drawn in when it draws them so: style.points_as_pixels)."""
+    if style.points_as_pixels(exp.trainer.n_runs, len(exp.split.X_train) + show_val * len(exp.split.X_val)):
+        return experiment_picture(exp, resolution, show_val=show_val, discretize=discretize)
     grid, probs = exp.boundary(resolution)
     muted = [epoch is not None for epoch in exp.trainer.diverged_epoch]
     images = boundary.shading_images(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from nnviz.figures.raster import check_probs, shading_png
+from nnviz.figures.raster import check_probs, picture_panels, shading_png
 from nnviz.figures.style import (
     BOUNDARY_TEMPLATE_SPEC,
     CLASS_COLORS,
@@ -25,6 +25,7 @@ from nnviz.figures.style import (
     f32,
     panel_grid,
     point_density,
+    points_as_pixels,
     rgba,
 )
 
@@ -54,6 +55,9 @@ def boundary_figure(
     width : the width in px the figure will get on the page; the height follows from it.
     muted : K flags: shade these panels in greys (diverged runs). notes : K texts (or None) written
         across the middle of their panels, e.g. why a panel is blank.
+
+    With more points x panels than style.MAX_MARKERS, the points (and rings) are drawn into the
+    panels' pictures (raster.picture_panels) instead of as markers, and have no hover.
     """
     xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
     probs = check_probs(probs, xs, ys, n_classes, len(titles))
@@ -65,12 +69,26 @@ def boundary_figure(
     )
     colors = class_colors(n_classes)
     parts = [("train", X_train, y_train, pred_train), ("val", X_val, y_val, pred_val)][: 2 if show_val else 1]
-    traces, images = [], shading_images(probs, xs, ys, n_classes, discretize, muted)
-    density = point_density(sum(len(X) for _, X, _, _ in parts))
+    n_points = sum(len(X) for _, X, _, _ in parts)
+    pixels = points_as_pixels(len(probs), n_points)
+    if pixels:
+        images = [_placed(source, xs, ys) for source in picture_panels(
+            xs, ys, probs, X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val, n_classes=n_classes,
+            show_val=show_val, discretize=discretize, muted=muted, pred_train=pred_train, pred_val=pred_val,
+        )]  # fmt: skip
+    else:
+        images = shading_images(probs, xs, ys, n_classes, discretize, muted)
+    traces, density = [], point_density(n_points)
     for k in range(len(probs)):  # the panels' axes are x, x2, x3, ... row by row
         axes = dict(xaxis=f"x{axis_id(k + 1)}", yaxis=f"y{axis_id(k + 1)}")
         images[k].update(xref=axes["xaxis"], yref=axes["yaxis"])
-        traces += [dict(t, **axes) for t in point_traces(parts, k, colors, density)]
+        if not pixels:
+            traces += [dict(t, **axes) for t in point_traces(parts, k, colors, density)]
+    if pixels:  # the legend's entries alone
+        empty = [
+            (p, X[:0], y[:0], None if pred is None else np.asarray(pred)[:, :0]) for p, X, y, pred in parts
+        ]
+        traces += [t for t in point_traces(empty, 0, colors) if t.get("showlegend")]
     if n_classes == 2:  # an empty trace that carries the P(class 1) colour bar
         traces.append(dict(type="scatter", x=[None], y=[None], marker=dict(color=[0], coloraxis="coloraxis"),
                            showlegend=False, hoverinfo="skip"))  # fmt: skip
@@ -100,9 +118,14 @@ def shading_images(probs, xs, ys, n_classes: int, discretize: bool = False, mute
 
 def _shading_image(probs: np.ndarray, xs, ys, colors, discretize: bool, muted: bool = False) -> dict:
     """One panel's shading as a PNG layout image in data coordinates (see raster.shading_png)."""
+    return _placed(shading_png(probs, colors, discretize, muted), xs, ys)
+
+
+def _placed(source: str, xs, ys) -> dict:
+    """A panel's picture as a layout image covering the grid's cells, below the data."""
     dx, dy = xs[1] - xs[0], ys[1] - ys[0]
     return dict(
-        source=shading_png(probs, colors, discretize, muted),
+        source=source,
         x=xs[0] - dx / 2, y=ys[-1] + dy / 2, sizex=xs[-1] - xs[0] + dx, sizey=ys[-1] - ys[0] + dy,
         xanchor="left", yanchor="top", sizing="stretch", layer="below",
     )  # fmt: skip

@@ -223,6 +223,16 @@ def panel_grid(
     return layout, grid_ref
 
 
+MAX_MARKERS = 24_000  # data markers (points x panels) a boundary figure draws as SVG
+
+
+def points_as_pixels(n_panels: int, n_points: int) -> bool:
+    """Whether a boundary figure draws its data into the panels' pictures instead of as markers:
+    a browser takes ~1 s per 10k SVG markers to draw (39 panels of 5000 points froze a page for
+    ~20 s), and a picture costs the same whatever the points."""
+    return n_panels * n_points > MAX_MARKERS
+
+
 def point_density(n_points: int) -> tuple[float, float]:
     """Marker size factor and opacity for ``n_points`` drawn in one panel: full size up to ~600
     points, smaller and translucent beyond, so that 5000 points do not bury the boundary."""

@@ -15,6 +15,7 @@ from nnviz.ui.common import LOG
 from nnviz.ui.session import session
 
 STEP_EPOCHS = 10
+STEP_SECONDS = 0.25  # a Step trains at most this long: a slow epoch is cut there (Step again goes on)
 
 
 def render_controls(exp: Experiment) -> tuple[bool, bool]:
@@ -29,11 +30,11 @@ def render_controls(exp: Experiment) -> tuple[bool, bool]:
             s.restart()
         s.playing = not playing
         st.rerun()
-    step_help = f"Train {STEP_EPOCHS} epochs"
+    step_help = f"Train {STEP_EPOCHS} epochs, or for {STEP_SECONDS:g} s when epochs are slow"
     if cols[1].button("Step", icon=":material/skip_next:", key="step", help=step_help, width="stretch"):
         s.train_error, s.playing = None, False
         try:
-            exp.step(STEP_EPOCHS)
+            exp.train_for(STEP_SECONDS, max_epochs=STEP_EPOCHS)
         except Exception as exc:  # noqa: BLE001 - shown to the user, the last results stay
             LOG.exception("training failed")
             s.train_error = f"Training stopped by an error: {exc}"
@@ -81,6 +82,8 @@ def render_summary(exp: Experiment) -> None:
 
 def render_seed_summary(exp: Experiment) -> None:
     """Mean ± std over seeds per activation: run-to-run variation made measurable."""
+    if not exp.epoch:  # nothing to average before the first epoch has ended
+        return
     rows = exp.summary()
     s = exp.cfg.n_seeds
     table = []

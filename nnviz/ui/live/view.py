@@ -57,7 +57,7 @@ def render_live(exp: Experiment, show_val: bool, discretize: bool) -> None:
         if channel is None:
             guarded("The boundaries", _draw_boundaries, current, show_val, discretize, training)
         elif stream:
-            _stream_frames(current, channel, discretize, bar)
+            _stream_frames(current, channel, discretize, show_val, bar)
 
     @st.fragment(run_every=PACING.slow_seconds if live_now else None)
     def curves() -> None:
@@ -127,15 +127,18 @@ def _epochs_per_frame(exp: Experiment, frame_seconds: float) -> int:
 def _progress(exp: Experiment) -> tuple[float, str]:
     """The progress bar: the epoch, and while epochs remain the speed and about how long is left."""
     text = f"Epoch {exp.epoch} / {exp.cfg.epochs}"
+    trainer = exp.trainer
+    if trainer.batch:  # an epoch of many minibatches, under way
+        text += f" · minibatch {trainer.batch:,} / {trainer.steps_per_epoch:,} of epoch {exp.epoch + 1}"
     rate = exp.epochs_per_second  # of training time; a live frame trains for part of its time
     if rate and not exp.done:
         rate = min(rate * PACING.train_share, exp.cfg.epochs / PACING.playback_seconds)
-        left = (exp.cfg.epochs - exp.epoch) / rate
+        left = (exp.cfg.epochs - exp.progress) / rate
         text += f" · {rate:.3g} epochs/s · about {fmt.duration(left)} left"
-    return exp.epoch / exp.cfg.epochs, text
+    return min(1.0, exp.progress / exp.cfg.epochs), text
 
 
-def _stream_frames(exp: Experiment, channel: route.Channel, discretize: bool, bar) -> None:
+def _stream_frames(exp: Experiment, channel: route.Channel, discretize: bool, show_val: bool, bar) -> None:
     """Train for ``PACING.stream_seconds``, publishing a frame after each chunk, then end this fragment
     run (its timer starts the next one; the curves and the summary run in between).
 
@@ -148,7 +151,7 @@ def _stream_frames(exp: Experiment, channel: route.Channel, discretize: bool, ba
         if not session().playing:
             return
     start = time.monotonic()
-    rev = frame_revision(exp, discretize)
+    rev = frame_revision(exp, discretize, show_val)
     per_frame = _epochs_per_frame(exp, PACING.stream_frame_seconds)
     seconds = PACING.stream_seconds if channel.loops else PACING.stream_seconds / 2  # the curves sooner
     channel.loops += 1
@@ -157,7 +160,7 @@ def _stream_frames(exp: Experiment, channel: route.Channel, discretize: bool, ba
         if not s.playing:
             return
         _train(s, PACING.stream_train_seconds, per_frame)
-        channel.publish(_frame(exp, rev, discretize))
+        channel.publish(_frame(exp, rev, discretize, show_val))
         if k % PACING.progress_every == 0:
             bar.progress(*_progress(exp))  # one small Streamlit message
         if exp.done:
@@ -167,21 +170,24 @@ def _stream_frames(exp: Experiment, channel: route.Channel, discretize: bool, ba
         time.sleep(max(0.0, start + k * PACING.stream_frame_seconds - time.monotonic()))
 
 
-def _frame(exp: Experiment, rev: str, discretize: bool) -> dict:
+def _frame(exp: Experiment, rev: str, discretize: bool, show_val: bool) -> dict:
     """One live frame: the panels' shading at the live resolution, their titles (new every
     ``PACING.titles_seconds``) and the epoch, for charts.js to swap into the chart."""
     return {
         "rev": rev,
         "epoch": exp.epoch,
         "epochs": exp.cfg.epochs,
-        "images": adapters.experiment_shading(exp, PACING.live_resolution, discretize=discretize),
+        "images": adapters.experiment_shading(
+            exp, PACING.live_resolution, discretize=discretize, show_val=show_val
+        ),
         "titles": style.panel_titles(_live_titles(exp, True), adapters.run_colors(exp)),
     }
 
 
-def frame_revision(exp: Experiment, discretize: bool) -> str:
-    """What a frame's images belong to: this experiment (Reset makes a new one) and its shading."""
-    return f"{exp.uid}-{int(discretize)}"
+def frame_revision(exp: Experiment, discretize: bool, show_val: bool) -> str:
+    """What a frame's images belong to: this experiment (Reset makes a new one), its shading, and
+    the validation points (drawn into the images of a figure with many points)."""
+    return f"{exp.uid}-{int(discretize)}-{int(show_val)}"
 
 
 def _first_paint(exp: Experiment, show_val: bool, discretize: bool, live_now: bool, fig=None) -> None:
@@ -202,7 +208,7 @@ def _draw_boundaries(
         guarded("The boundary picture", _first_paint, exp, show_val, discretize, live_now, fig)
     stream = None
     if channel is not None and live_now:
-        stream = {"path": channel.path, "rev": frame_revision(exp, discretize), "epoch": exp.epoch}
+        stream = {"path": channel.path, "rev": frame_revision(exp, discretize, show_val), "epoch": exp.epoch}
     charts.show(fig, key="boundary", uirevision=_view_revision(exp), preview=True, stream=stream)
 
 
