@@ -46,6 +46,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_ports(n: int) -> int:
+    """The first of ``n`` consecutive free ports (e.g. HAProxy's, then its replicas')."""
+    for _ in range(100):
+        first = free_port()
+        if first + n <= 65536 and all(_bindable(p) for p in range(first, first + n)):
+            return first
+    raise RuntimeError(f"found no {n} consecutive free ports")
+
+
+def _bindable(port: int) -> bool:
+    with contextlib.closing(socket.socket()) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", port))  # as deploy.serve checks them: HAProxy binds every interface
+        except OSError:
+            return False
+    return True
+
+
 @contextlib.contextmanager
 def streamlit_server(
     port: int | None = None, log_path: Path | None = None, timeout: float = 60.0, script: str = "serve.py"

@@ -156,9 +156,22 @@ function follow(div, stream) {
   if (open) open.close();
   const socket = new WebSocket(url.href);
   div._nnvizSocket = socket;
-  socket.onclose = () => {
+  socket.onopen = () => {
+    socket._nnvizOpen = true;
+    // back after a lost connection: to the same session (all is well again), or to a new one, which
+    // has started again from the page's URL (the server restarted, or a proxy sent the page elsewhere)
+    if (div._nnvizLost) notice(div, div._nnvizLost === socket.url ? "" : RESTARTED);
+    div._nnvizLost = null;
+  };
+  socket.onclose = (event) => {
     if (div._nnvizSocket !== socket) return;
     div._nnvizSocket = null;
+    // the server went away while the chart was live, without closing the socket (1006: a crash, a
+    // restart, the network): say so, instead of a chart that silently stops
+    if (event.code === 1006 && div._nnvizStream && div.isConnected && !div._nnvizLost && socket._nnvizOpen) {
+      div._nnvizLost = socket.url;
+      notice(div, LOST);
+    }
     // dropped while the chart is still live: try again a few times (a new figure also reopens it)
     div._nnvizRetries = (div._nnvizRetries || 0) + 1;
     if (div._nnvizRetries <= 5 && div.isConnected) setTimeout(() => follow(div, div._nnvizStream), 1000);
@@ -173,6 +186,18 @@ function follow(div, stream) {
       applyFrame(div);
     });
   };
+}
+
+const LOST = "Lost the connection to the server. Reload the page to start again from its URL.";
+const RESTARTED = "The connection to the server was lost; the page started again from its URL.";
+
+// A short note above the chart about its connection ("": none).
+function notice(div, text) {
+  const old = div.querySelector(".nnviz-chart-notice");
+  if (!text) return old && old.remove();
+  const note = old || childOf(div, "nnviz-chart-notice", "color:#b00020;font:14px sans-serif;padding:4px 0", true);
+  note.setAttribute("role", "status");
+  note.textContent = text;
 }
 
 function applyFrame(div) {
