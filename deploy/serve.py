@@ -89,6 +89,14 @@ def _free(port: int) -> bool:
     return True
 
 
+def find_haproxy() -> str | None:
+    """The haproxy binary: on PATH, or where Debian installs it (/usr/sbin, not on a user's PATH)."""
+    found = shutil.which("haproxy")
+    if found:
+        return found
+    return next((p for p in ("/usr/sbin/haproxy", "/usr/local/sbin/haproxy") if os.access(p, os.X_OK)), None)
+
+
 def healthy(url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(url + HEALTH_PATH, timeout=timeout) as r:
@@ -156,7 +164,11 @@ class Topology:
         ]  # fmt: skip
         env = os.environ | {"STREAMLIT_SERVER_COOKIE_SECRET": self.cookie_secret}
         with open(replica.log_path, "a") as log:
-            replica.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+            # a session of its own: a Ctrl-C in the terminal reaches the supervisor alone, which then
+            # stops the replicas and HAProxy in order (rather than racing their own exits)
+            replica.proc = subprocess.Popen(
+                cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
 
     def wait_healthy(self, replica: Replica, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
@@ -170,7 +182,7 @@ class Topology:
         raise RuntimeError(f"replica {replica.name} did not answer {HEALTH_PATH} within {timeout:.0f} s")
 
     def start(self) -> Topology:
-        haproxy = shutil.which("haproxy")
+        haproxy = find_haproxy()
         if haproxy is None:
             raise RuntimeError(
                 "make serve needs HAProxy (Debian: apt-get install haproxy); make run serves one process without it"
@@ -190,7 +202,9 @@ class Topology:
         for replica in self.replicas:
             self.wait_healthy(replica)
         out = None if not self.quiet else open(self.log_dir / "haproxy.log", "a")  # noqa: SIM115
-        self.haproxy = subprocess.Popen([haproxy, "-db", "-f", str(self.config_path)], stdout=out, stderr=out)
+        self.haproxy = subprocess.Popen(
+            [haproxy, "-db", "-f", str(self.config_path)], stdout=out, stderr=out, start_new_session=True
+        )
         deadline = time.monotonic() + 20
         while not (healthy(self.url) and len(self.servers_up()) == len(self.replicas)):
             if self.haproxy.poll() is not None or time.monotonic() > deadline:

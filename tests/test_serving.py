@@ -415,3 +415,85 @@ def test_a_killed_replica(fault_topology, browse):
     wait_until(lambda: c.frames_shown() > 0, 30, "live frames from the restarted replica")
     no_traceback(c)
     print(f"{ra} marked DOWN {down_s:.1f} s after the kill")
+
+
+# ---- make serve: the supervisor ------------------------------------------------------------------
+
+
+def _children(pid: int) -> set[int]:
+    """Every live descendant of ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    found, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        for child, parent in parents.items():
+            if parent == p and child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_make_serve_restarts_a_replica_that_exits_and_ctrl_c_stops_everything(haproxy):
+    """``python -m deploy.serve`` (make serve): serves through HAProxy once every replica is up,
+    starts a replica again when it dies, and on Ctrl-C (SIGINT to its process group, as a terminal
+    sends it) stops every process it started and frees every port."""
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from deploy.serve import ROOT, healthy
+
+    first = free_ports(3)
+    ports = [first, first + 1, first + 2]
+    log = (ARTIFACTS / "serving-make-serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deploy.serve", "--replicas", "2", "--port", str(first),
+         "--first-replica-port", str(first + 1)],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + SLOW
+        while not healthy(f"http://127.0.0.1:{first}"):
+            assert proc.poll() is None, (ARTIFACTS / "serving-make-serve.log").read_text()
+            assert time.monotonic() < deadline, "make serve did not come up"
+            time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{first}/", timeout=10) as r:
+            assert r.status == 200 and COOKIE in r.headers.get("Set-Cookie", "")
+        started = _children(proc.pid)
+        assert len(started) >= 3  # two replicas and HAProxy (and whatever they start)
+        # a replica that dies is started again
+        replica = next(
+            p for p in started if f"--server.port {first + 1}" in Path(f"/proc/{p}/cmdline").read_text().replace("\0", " ")
+        )  # fmt: skip
+        os.kill(replica, signal.SIGKILL)
+        deadline = time.monotonic() + SLOW
+        while not healthy(f"http://127.0.0.1:{first + 1}") or _alive(replica):
+            assert time.monotonic() < deadline, "the dead replica was not started again"
+            time.sleep(0.3)
+        assert "replica r1 exited; starting it again" in (ARTIFACTS / "serving-make-serve.log").read_text()
+        everything = _children(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+        assert proc.wait(30) == 0
+        assert not [p for p in everything if _alive(p)], "processes left running after Ctrl-C"
+        import socket
+
+        for port in ports:
+            with contextlib.closing(socket.socket()) as s:
+                assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
