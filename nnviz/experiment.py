@@ -192,8 +192,9 @@ class Experiment:
             min(requested, MIN_GRID_RESOLUTION), int(requested * math.sqrt(GRID_MACS_PER_POINT / cost))
         )
 
-    def _cached(self, key: tuple, compute):
-        """``compute()``, kept until the weights next change (reruns of a paused page reuse it)."""
+    def cached(self, key: tuple, compute):
+        """``compute()``, kept until the weights next change (reruns of a paused page reuse it; the
+        figures keep their pictures here too). Do not write what it returns."""
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
@@ -222,7 +223,7 @@ class Experiment:
             grid = self.make_grid(self.grid_resolution(resolution))
             return grid, grid_probabilities(self.trainer, grid, self.split.mean, self.split.scale)
 
-        return self._cached(("boundary", resolution), compute)
+        return self.cached(("boundary", resolution), compute)
 
     def predictions(self, part: str = "val") -> np.ndarray:
         """Predicted labels of every run ``[K, N]`` on the train or validation points (do not write)."""
@@ -231,7 +232,7 @@ class Experiment:
             X = self.split.X_train if part == "train" else self.split.X_val
             return np.nan_to_num(self.trainer.predict_proba(X), nan=0.0).argmax(-1)
 
-        return self._cached(("predictions", part), compute)
+        return self.cached(("predictions", part), compute)
 
     def confusion(self, part: str = "val") -> np.ndarray:
         y = self.split.y_val if part == "val" else self.split.y_train

@@ -68,21 +68,27 @@ def panel_states(exp: Experiment, probs: np.ndarray) -> tuple[list[bool], list[s
     return muted, notes
 
 
-def experiment_boundary_figure(exp: Experiment, resolution: int, *, titles=None, predictions=None, **style):
+def experiment_boundary_figure(exp: Experiment, resolution: int, *, titles=None, predictions=None, **kw):
     """The experiment's decision boundaries (on the page and in the report): the grid at
     ``resolution``, the data, ``titles`` (default: boundary_titles) and rings on the points that
     ``predictions`` ((train, val) predicted classes, default: the current ones; (None, None): no
     rings) get wrong.
-    ``style``: the rest of boundary.boundary_figure's keywords."""
+    ``kw``: the rest of boundary.boundary_figure's keywords."""
     grid, probs = exp.boundary(resolution)
     X_train, y_train = exp.data_xy("train")
     X_val, y_val = exp.data_xy("val")
     pred_train, pred_val = predictions or (exp.predictions("train"), exp.predictions("val"))
     muted, notes = panel_states(exp, probs)
+    show_val = kw.get("show_val", True)
+    n_points = len(X_train) + show_val * len(X_val)
+    if pred_train is None and pred_val is None and style.points_as_pixels(len(probs), n_points):
+        kw["pictures"] = experiment_picture(
+            exp, resolution, show_val=show_val, discretize=kw.get("discretize", False)
+        )
     return boundary.boundary_figure(
         grid.xs, grid.ys, quantize(probs), titles=titles or boundary_titles(exp), X_train=X_train,
         y_train=y_train, X_val=X_val, y_val=y_val, pred_train=pred_train, pred_val=pred_val,
-        n_classes=exp.split.n_classes, muted=muted, notes=notes, **style,
+        n_classes=exp.split.n_classes, muted=muted, notes=notes, **kw,
     )  # fmt: skip
 
 
@@ -104,14 +110,18 @@ def experiment_shading(
 def experiment_picture(exp: Experiment, resolution: int, *, show_val: bool = True, discretize: bool = False):
     """The boundary panels as plain pictures (PNG data URIs: shading and data, no rings), as
     experiment_boundary_figure draws them, for a page's first paint."""
-    grid, probs = exp.boundary(resolution)
-    X_train, y_train = exp.data_xy("train")
-    X_val, y_val = exp.data_xy("val")
-    return raster.picture_panels(
-        grid.xs, grid.ys, quantize(probs), X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
-        n_classes=exp.split.n_classes, show_val=show_val, discretize=discretize,
-        muted=[epoch is not None for epoch in exp.trainer.diverged_epoch],
-    )  # fmt: skip
+
+    def compute():
+        grid, probs = exp.boundary(resolution)
+        X_train, y_train = exp.data_xy("train")
+        X_val, y_val = exp.data_xy("val")
+        return raster.picture_panels(
+            grid.xs, grid.ys, quantize(probs), X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
+            n_classes=exp.split.n_classes, show_val=show_val, discretize=discretize,
+            muted=[epoch is not None for epoch in exp.trainer.diverged_epoch],
+        )  # fmt: skip
+
+    return exp.cached(("picture", resolution, show_val, discretize), compute)
 
 
 def report_figures(exp: Experiment) -> list[tuple[str, object]]:

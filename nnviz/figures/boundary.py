@@ -37,6 +37,7 @@ _RING_MARKER = dict(symbol="circle-open", size=11, color=INK, line=dict(color=IN
 def boundary_figure(
     xs, ys, probs, *, titles, X_train, y_train, X_val, y_val, pred_train, pred_val, n_classes,
     show_val=True, discretize=False, ncols=4, title_colors=None, width=NOMINAL_WIDTH, muted=None, notes=None,
+    pictures=None,
 ) -> go.Figure:  # fmt: skip
     """Decision boundaries of K runs side by side, with the data; zooming one panel zooms all.
 
@@ -57,7 +58,8 @@ def boundary_figure(
         across the middle of their panels, e.g. why a panel is blank.
 
     With more points x panels than style.MAX_MARKERS, the points (and rings) are drawn into the
-    panels' pictures (raster.picture_panels) instead of as markers, and have no hover.
+    panels' pictures (raster.picture_panels) instead of as markers, and have no hover;
+    ``pictures``: those pictures when the caller has them already (for these arguments).
     """
     xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
     probs = check_probs(probs, xs, ys, n_classes, len(titles))
@@ -72,7 +74,7 @@ def boundary_figure(
     n_points = sum(len(X) for _, X, _, _ in parts)
     pixels = points_as_pixels(len(probs), n_points)
     if pixels:
-        images = [_placed(source, xs, ys) for source in picture_panels(
+        images = [_placed(source, xs, ys) for source in pictures or picture_panels(
             xs, ys, probs, X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val, n_classes=n_classes,
             show_val=show_val, discretize=discretize, muted=muted, pred_train=pred_train, pred_val=pred_val,
         )]  # fmt: skip
