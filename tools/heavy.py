@@ -1,7 +1,7 @@
 """Measure a heavy config in Chromium: how soon its first boundary is on screen, how soon Pause,
 Step and Reset take effect, and whether it starves a light session of the same server.
 
-    python -m tools.heavy            (make measure-heavy; ~3 minutes)
+    python -m tools.heavy            (~3 minutes; .venv/bin/python -m tools.heavy after make test)
 
 The heavy config is issue 12's: 13 activations x 3 seeds, 6 x 64 units, 5000 points, batch size 1
 (4000 minibatches an epoch, ~12 s an epoch on this 2-core machine). Every figure is taken in one
