@@ -24,7 +24,7 @@ def minibatch_exp(**kw) -> Experiment:
     return Experiment(Config(**kw).validate())
 
 
-def test_train_for_stops_inside_an_epoch_and_says_where():
+def test_train_for_stops_inside_an_epoch_and_says_where(monkeypatch):
     exp = minibatch_exp()
     spe = exp.trainer.steps_per_epoch
     assert spe == 18  # 140 training points in batches of 8
@@ -35,8 +35,16 @@ def test_train_for_stops_inside_an_epoch_and_says_where():
     assert adapters.boundary_titles(exp)[0].endswith("in epoch 1")
     from nnviz.ui.live.view import _progress
 
+    # the bar names the minibatch while epochs are slow (under one a second), not when they flash by
+    monkeypatch.setattr(Experiment, "epochs_per_second", property(lambda self: 0.5))
     value, text = _progress(exp)
     assert "minibatch 1 / 18 of epoch 1" in text and value == pytest.approx(1 / spe / 12)
+    monkeypatch.setattr(Experiment, "epochs_per_second", property(lambda self: 40.0))
+    value, text = _progress(exp)
+    assert (
+        "minibatch" not in text and text.startswith("Epoch 0 / 12") and value == pytest.approx(1 / spe / 12)
+    )
+    monkeypatch.undo()
     # time enough: epochs end, and max_epochs counts the one under way as the first
     assert exp.train_for(60.0, max_epochs=2) == 2 and (exp.epoch, exp.trainer.batch) == (2, 0)
 

@@ -128,9 +128,9 @@ def _progress(exp: Experiment) -> tuple[float, str]:
     """The progress bar: the epoch, and while epochs remain the speed and about how long is left."""
     text = f"Epoch {exp.epoch} / {exp.cfg.epochs}"
     trainer = exp.trainer
-    if trainer.batch:  # an epoch of many minibatches, under way
-        text += f" · minibatch {trainer.batch:,} / {trainer.steps_per_epoch:,} of epoch {exp.epoch + 1}"
     rate = exp.epochs_per_second  # of training time; a live frame trains for part of its time
+    if trainer.batch and (rate is None or rate < 1):  # a slow epoch of many minibatches, under way
+        text += f" · minibatch {trainer.batch:,} / {trainer.steps_per_epoch:,} of epoch {exp.epoch + 1}"
     if rate and not exp.done:
         rate = min(rate * PACING.train_share, exp.cfg.epochs / PACING.playback_seconds)
         left = (exp.cfg.epochs - exp.progress) / rate
