@@ -7,7 +7,7 @@ nnviz/figures/, the numeric core in nnviz/. Run with `make run` (streamlit run s
 import streamlit as st
 import torch
 
-from nnviz.ui import compare, diagnostics, inside, sidebar, zoo
+from nnviz.ui import compare, diagnostics, draw, inside, network, sidebar, zoo
 from nnviz.ui.common import PAGE_CSS, guarded
 from nnviz.ui.live.view import render_live
 from nnviz.ui.session import open_session, sync_url
@@ -48,12 +48,13 @@ if preset is not None:
 
 # Only the open tab runs (on_change="rerun"): a page load computes one view, not six.
 # Training runs live on the Compare tab; the other views show the state when they were opened.
-TABS = ("Compare", "Diagnostics", "Neurons", "Replay", "Seeds", "Activation zoo")
+TABS = ("Compare", "Network", "Diagnostics", "Neurons", "Replay", "Seeds", "Activation zoo")
 tabs = st.tabs(TABS, key="main_tab", on_change="rerun")
 if tabs[0].open:
     with tabs[0]:
         show_val, discretize = compare.render_controls(exp)
-        render_live(s.experiment, show_val, discretize)  # (Reset may have replaced the experiment)
+        if not draw.render_canvas(s.experiment):  # (a drawing with too few points to train yet)
+            render_live(s.experiment, show_val, discretize)  # (Reset may have replaced the experiment)
         exports = st.expander(
             "Export: CSV, config, weights, HTML report, data", icon=":material/download:", key="exports",
             on_change="rerun",
@@ -61,13 +62,19 @@ if tabs[0].open:
         if exports.open:  # built only when opened
             with exports:
                 guarded("The exports", compare.render_exports, s.experiment)
-views = (diagnostics.render_diagnostics, inside.render_neurons, inside.render_replay, inside.render_seeds)
-for tab, name, view in zip(tabs[1:5], TABS[1:5], views, strict=False):
+views = (
+    network.render_network,
+    diagnostics.render_diagnostics,
+    inside.render_neurons,
+    inside.render_replay,
+    inside.render_seeds,
+)
+for tab, name, view in zip(tabs[1:6], TABS[1:6], views, strict=False):
     if tab.open:
         with tab:
             guarded(f"The {name} view", view, s.experiment)
-if tabs[5].open:
-    with tabs[5]:
+if tabs[6].open:
+    with tabs[6]:
         guarded("The activation zoo", zoo.render_zoo)
 
 sidebar.render_sidebar()

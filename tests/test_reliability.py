@@ -152,16 +152,22 @@ SOURCES = [p for p in [ROOT / "app.py", ROOT / "serve.py", *sorted((ROOT / "nnvi
 
 
 def test_no_eval_or_exec_and_no_user_html():
-    """st.html only for the constant stylesheet and the boundary chart's first-paint picture, whose
-    every piece is escaped (the next test)."""
+    """st.html only for the constant stylesheet, the drawing's class swatches (CSS from the class
+    palette and class numbers alone) and the boundary chart's first-paint picture, whose every piece
+    is escaped (the next test)."""
     calls = []
     for path in SOURCES:
         text = path.read_text()
         assert not re.search(r"(?<![\w.])(eval|exec)\s*\(", text), f"eval/exec in {path}"
         assert "unsafe_allow_html" not in text, f"unsafe_allow_html in {path}"
         calls += [(path.name, call.strip()[:40]) for call in re.findall(r"st\.html\(([^)]*)\)", text)]
-    assert [name for name, _ in calls] == ["app.py", "charts.py"], calls
+    assert [name for name, _ in calls] == ["app.py", "charts.py", "draw.py"], calls
     assert calls[0][1] == "PAGE_CSS" and "nnviz-first-paint" in calls[1][1], calls
+    assert calls[2][1].startswith("_swatch_css(d.n_classes"), calls
+    from nnviz.ui.draw import _swatch_css
+
+    css = _swatch_css(5)  # an int in, the palette's colours out: no text from anyone
+    assert css.startswith("<style>") and css.count("<") == 2 and "script" not in css
 
 
 def test_the_first_paint_picture_escapes_what_it_shows(monkeypatch):

@@ -1,7 +1,8 @@
 """`make screenshot`: regenerate the README's screenshots from the running app (system Chromium).
 
 Starts `streamlit run serve.py`, opens the page at 1280x800, waits for training to finish and saves
-assets/screenshot.png, then one screenshot per view (tab) as assets/view-*.png.
+assets/screenshot.png, then one screenshot per view (tab) as assets/view-*.png, and assets/draw.png
+(Draw points, with a few points drawn).
 Usage: python -m tools.screenshot [--only screenshot]   (make screenshot)
 """
 
@@ -57,6 +58,83 @@ def shoot(page, url: str, name: str, query: str, tab: str | None, n_panels: int)
     print(f"wrote assets/{name}")
 
 
+# assets/draw.png: Draw points on, a few points drawn into the moons' empty corners, in data coordinates
+# (x, y, shift: a shift-click adds the next class): a blue group top left, an orange one bottom right
+DRAW_QUERY = "?epochs=600"
+DRAW_POINTS = [
+    (-1.5, 1.33, True), (-1.36, 1.45, True), (-1.4, 1.24, True), (-1.6, 1.2, True),
+    (2.3, -1.0, False), (2.45, -0.88, False), (2.38, -1.12, False),
+]  # fmt: skip
+CHART = '.nnviz-chart[data-chart="boundary"]'
+
+
+def click_data(page, x: float, y: float, shift: bool = False) -> None:
+    """A click on the first boundary panel at the data point (x, y)."""
+    px, py = page.evaluate(
+        """([sel, x, y]) => { const d = document.querySelector(sel), p = d._fullLayout._plots.xy;
+                              const box = d.querySelector('.main-svg').getBoundingClientRect();
+                              return [box.left + p.xaxis._offset + p.xaxis.l2p(x),
+                                      box.top + p.yaxis._offset + p.yaxis.l2p(y)]; }""",
+        [CHART, x, y],
+    )
+    page.mouse.move(px, py)
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.down()
+    page.mouse.up()
+    if shift:
+        page.keyboard.up("Shift")
+
+
+def shoot_draw(page, url: str) -> None:
+    page.goto(url + "/" + DRAW_QUERY, wait_until="domcontentloaded")
+    wait_for_boundary(page, 4, timeout_s=90)
+    wait_until_trained(page)
+    page.get_by_text("Draw points", exact=True).click()
+    page.wait_for_function(
+        f"() => {{ const d = document.querySelector('{CHART}'); return d && d.dataset.drawing === 'on'; }}",
+        timeout=30000,
+    )
+    for x, y, shift in DRAW_POINTS:
+        click_data(page, x, y, shift)
+        page.wait_for_timeout(150)
+    page.wait_for_function(
+        f"""() => {{ const s = document.querySelector('{CHART}')._nnvizDrawing;
+                     return s && s.acked >= {len(DRAW_POINTS)} && !s.pending.length; }}""",
+        timeout=30000,
+    )
+    page.wait_for_function("() => location.search.includes('dataset=upload')", timeout=30000)
+    wait_until_trained(page)
+    page.mouse.move(700, 500)
+    page.mouse.wheel(0, 150)  # the tabs at the top: the controls and every panel in view
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ASSETS / "draw.png"))
+    print("wrote assets/draw.png")
+
+
+# assets/network.png: the Network tab, ReLU and Sigmoid side by side after training (moons, 2 x 8 units)
+NETWORK_QUERY = "?act=relu,sigmoid&epochs=300"
+
+
+def shoot_network(page, url: str) -> None:
+    page.goto(url + "/" + NETWORK_QUERY, wait_until="domcontentloaded")
+    wait_for_boundary(page, 2, timeout_s=90)
+    wait_until_trained(page)
+    page.get_by_role("tab", name="Network").click()
+    page.wait_for_function(
+        """() => ['network_0', 'network_1'].every(k => {
+             const d = document.querySelector(`.nnviz-chart[data-chart="${k}"]`);
+             return d && Number(d.dataset.draws) >= 1; })""",
+        timeout=30000,
+    )
+    page.mouse.move(700, 500)
+    page.mouse.wheel(0, 150)  # the tabs at the top: the controls and both networks in view
+    page.mouse.move(5, 400)  # (no hover label in the picture)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ASSETS / "network.png"))
+    print("wrote assets/network.png")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", help="just this file stem, e.g. screenshot")
@@ -70,6 +148,10 @@ def main() -> int:
         page = b.new_page(viewport={"width": 1280, "height": 800})
         for name, query, tab, n_panels in views:
             shoot(page, url, name, query, tab, n_panels)
+        if args.only is None or "draw.png".startswith(args.only):
+            shoot_draw(page, url)
+        if args.only is None or "network.png".startswith(args.only):
+            shoot_network(page, url)
     return 0
 
 

@@ -133,7 +133,8 @@ class LockstepTrainer:
       ``diagnostics`` (a :class:`~nnviz.engine.recorder.DiagnosticsRecorder`: ``arrays()``);
     * outputs, evaluation mode, at points in the scaled input space: ``predict_proba(x)``,
       ``hidden_outputs(x)``, ``forward_eval(x, need_deriv)`` (logits and per-layer caches);
-    * one run's parameters: ``state_dict(run)``, ``prelu_slopes(run)``;
+    * one run's parameters: ``state_dict(run)``, ``prelu_slopes(run)``, and the gradient of its last
+      step: ``gradients(run)`` (keyed like ``state_dict``);
     * what the diagnostics read: ``train_inputs``, ``activation_groups``, ``grad_norms()``,
       ``eval_chunk`` (points per chunk when evaluating many);
     * read-only descriptions: ``cfg``, ``runs``, ``n_runs``, ``dims``, ``n_classes``, ``alive``,
@@ -479,6 +480,16 @@ class LockstepTrainer:
         s = self._state
         prelu = self.runs[run][0] == "prelu"
         return self._layout.state_dict(s.params[run], s.running, run, prelu, s.optimizer.steps)
+
+    def gradients(self, run: int) -> dict[str, torch.Tensor]:
+        """The gradient of the last optimiser step of one run (of the optimised objective, penalties
+        included; zeros before the first step and for a frozen run), keyed like ``state_dict(run)``
+        without BatchNorm's running statistics (they have no gradient). Copies: read only."""
+        s = self._state
+        prelu = self.runs[run][0] == "prelu"
+        grads = self._layout.state_dict(s.grad[run], s.running, run, prelu, s.optimizer.steps)
+        stats = ("running_mean", "running_var", "num_batches_tracked")
+        return {key: value for key, value in grads.items() if not key.endswith(stats)}
 
     def prelu_slopes(self, run: int) -> list[np.ndarray] | None:
         """The learned negative slopes ``[width]`` per hidden layer of a PReLU run (copies), else None."""

@@ -134,8 +134,77 @@ function draw(Plotly, div, spec) {
   }
   return Plotly.react(div, { ...figure, config: spec.config }).then((gd) => {
     div._nnvizRest = rest;
+    hoverPictures(gd);
     return gd;
   });
+}
+
+// ---- pictures on hover -------------------------------------------------------------------------
+
+// Plotly's hover label cannot show an image. When a hovered point's customdata carries one (its
+// first entry, or the customdata itself, a "data:image/" URI: the Network tab's units do, see
+// nnviz/figures/network.py), it is shown large in a floating element beside the cursor, on the side
+// away from Plotly's label, and removed when the point is left. Any chart may use it.
+const HOVER_PICTURE_PX = 168;
+
+function hoverPictures(div) {
+  if (div._nnvizHoverPictures || typeof div.on !== "function") return;
+  div._nnvizHoverPictures = true;
+  div.on("plotly_hover", (event) => showHoverPicture(div, event));
+  div.on("plotly_unhover", hideHoverPicture);
+  div.addEventListener("mouseleave", hideHoverPicture);
+}
+
+function hoverPictureSource(event) {
+  const point = event && event.points && event.points[0];
+  const data = point && point.customdata;
+  const first = Array.isArray(data) ? data[0] : data;
+  return typeof first === "string" && first.startsWith("data:image/") ? first : null;
+}
+
+function showHoverPicture(div, event) {
+  const source = hoverPictureSource(event);
+  if (!source) return hideHoverPicture();
+  let box = document.querySelector(".nnviz-hover-picture");
+  if (!box) {
+    box = document.createElement("div");
+    box.className = "nnviz-hover-picture";
+    box.style.cssText = "position:fixed;z-index:1000010;pointer-events:none;background:#fff;padding:3px;"
+      + "border:1px solid #bdbdbd;border-radius:3px;box-shadow:0 2px 8px rgba(0,0,0,.18);line-height:0";
+    const img = document.createElement("img");
+    img.alt = "";
+    img.style.cssText = `width:${HOVER_PICTURE_PX}px;height:${HOVER_PICTURE_PX}px;display:block`;
+    box.appendChild(img);
+    document.body.appendChild(box);
+  }
+  const img = box.firstChild;
+  if (img.getAttribute("src") !== source) img.setAttribute("src", source);
+  // Plotly has drawn its label before this event: the picture goes beside it, on the cursor's side
+  // away from it (left or right, else above or below), inside the window.
+  const mouse = event.event || {};
+  const x = mouse.clientX || 0;
+  const y = mouse.clientY || 0;
+  const size = HOVER_PICTURE_PX + 8;
+  const gap = 10;
+  const label = div.querySelector(".hoverlayer .hovertext");
+  const r = label ? label.getBoundingClientRect() : { left: x, right: x, top: y, bottom: y, width: 0 };
+  const right = [r.right + gap, y - size / 2];
+  const left = [r.left - gap - size, y - size / 2];
+  const above = [x - size / 2, r.top - gap - size];
+  const below = [x - size / 2, r.bottom + gap];
+  // the label centred on the cursor (no room beside it): the side with more room first
+  const shift = r.left + r.width / 2 - x;
+  const roomier = window.innerWidth - r.right > r.left ? [right, left] : [left, right];
+  const order = Math.abs(shift) < 20 ? roomier : shift > 0 ? [left, right] : [right, left];
+  const fits = ([l, t]) => l >= 4 && t >= 4 && l + size <= window.innerWidth - 4 && t + size <= window.innerHeight - 4;
+  const [l, t] = [...order, above, below].find(fits) || order[0];
+  box.style.left = `${Math.round(Math.min(Math.max(4, l), window.innerWidth - size - 4))}px`;
+  box.style.top = `${Math.round(Math.min(Math.max(4, t), window.innerHeight - size - 4))}px`;
+}
+
+function hideHoverPicture() {
+  const box = document.querySelector(".nnviz-hover-picture");
+  if (box) box.remove();
 }
 
 // ---- live frames -------------------------------------------------------------------------------
@@ -248,7 +317,159 @@ function rewriteTitle(div, i, full, text) {
   return true;
 }
 
-export default function nnvizChart({ data, parentElement }) {
+// ---- drawing points ----------------------------------------------------------------------------
+
+// Draw points (nnviz/ui/draw.py). While a payload has `draw`, a click on a panel adds a point of the
+// picked class there (shift-click: the next class; alt-click: remove the nearest point). Plotly fires
+// no plotly_click on an empty place, so the click is read from the plot's own mouse events (Plotly
+// dispatches a click after a press that did not drag, so dragging still zooms) and turned into data
+// coordinates with that panel's axes. Each edit shows at once (an overlay of its own) and goes to the
+// server after DRAW_PAUSE_MS without a click: every edit not yet applied, in one message, numbered per
+// canvas, so that a message sent twice changes nothing twice; the payload's `ack` is the last edit
+// the server has applied, and the overlay drops those once the figure that has them is drawn.
+const DRAW_PAUSE_MS = 700;
+const DRAW_RETRY_MS = 6000; // not applied by then (a lost message): send again
+const DRAW_REMOVE_PX = 24; // an alt-click removes the nearest point within this many pixels
+const DRAW_CLICK_PX = 5; // a press and release farther apart than this is a drag
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function drawPoints(div, draw, setTriggerValue) {
+  let state = div._nnvizDrawing;
+  if (!draw) {
+    if (state) {
+      clearTimeout(state.timer);
+      state.draw = null;
+      state.pending = [];
+      drawOverlay(div);
+    }
+    delete div.dataset.drawing;
+    return;
+  }
+  if (!state) {
+    state = div._nnvizDrawing = { canvas: null, next: 1, pending: [], acked: 0, timer: null, last: null };
+    div.addEventListener("mousedown", (event) => (state.down = { x: event.clientX, y: event.clientY }), true);
+    div.addEventListener("click", (event) => drawClick(div, event), true);
+  }
+  if (state.canvas !== draw.canvas) {
+    clearTimeout(state.timer); // another drawing (a new start, Clear): what was on its way is dropped
+    Object.assign(state, { canvas: draw.canvas, next: 1, pending: [] });
+  }
+  state.next = Math.max(state.next, draw.ack + 1);
+  state.acked = draw.ack;
+  state.draw = draw;
+  state.send = setTriggerValue;
+  div.dataset.drawing = "on";
+}
+
+// After a figure is drawn: the edits it has are no longer shown by the overlay.
+function drawPointsDrawn(div) {
+  const state = div._nnvizDrawing;
+  if (!state) return;
+  state.pending = state.pending.filter((edit) => edit.id > state.acked);
+  if (!state.pending.length) clearTimeout(state.timer);
+  if (div.on && !div._nnvizDrawHooked) {
+    div._nnvizDrawHooked = true;
+    div.on("plotly_relayout", () => drawOverlay(div)); // zoom and pan move the marks along
+  }
+  drawOverlay(div);
+}
+
+// The visible panel under a point of the page, and that point in the panel's data coordinates.
+function panelAt(div, clientX, clientY) {
+  const full = div._fullLayout;
+  const svg = div.querySelector(".main-svg");
+  if (!full || !svg || !full._plots) return null;
+  const box = svg.getBoundingClientRect();
+  const px = clientX - box.left;
+  const py = clientY - box.top;
+  for (const plot of Object.values(full._plots)) {
+    const xa = plot.xaxis;
+    const ya = plot.yaxis;
+    if (!xa || !ya || xa.visible === false || ya.visible === false) continue;
+    const u = px - xa._offset;
+    const v = py - ya._offset;
+    if (u < 0 || v < 0 || u > xa._length || v > ya._length) continue;
+    return { x: xa.p2l(u), y: ya.p2l(v), perPixel: Math.abs(xa.p2l(1) - xa.p2l(0)) };
+  }
+  return null;
+}
+
+function drawClick(div, event) {
+  const state = div._nnvizDrawing;
+  if (!state || !state.draw || event.button !== 0) return;
+  const down = state.down; // a drag (a zoom, a pan) ends with a click too: not a point
+  if (!down || Math.hypot(event.clientX - down.x, event.clientY - down.y) > DRAW_CLICK_PX) return;
+  if (event.target.closest && event.target.closest(".modebar, .legend, .colorbar")) return;
+  const hit = panelAt(div, event.clientX, event.clientY);
+  if (!hit || !Number.isFinite(hit.x) || !Number.isFinite(hit.y)) return;
+  const last = state.last; // Plotly's own click and the browser's, for one press: one point
+  const now = performance.now();
+  if (last && now - last.t < 40 && last.x === event.clientX && last.y === event.clientY) return;
+  state.last = { t: now, x: event.clientX, y: event.clientY };
+  const draw = state.draw;
+  const edit = { id: state.next++, x: hit.x, y: hit.y };
+  if (event.altKey) Object.assign(edit, { op: "remove", r: DRAW_REMOVE_PX * hit.perPixel });
+  else Object.assign(edit, { op: "add", c: event.shiftKey ? (draw.cls + 1) % draw.classes : draw.cls });
+  state.pending.push(edit);
+  drawOverlay(div);
+  clearTimeout(state.timer);
+  state.timer = setTimeout(() => drawSend(div), DRAW_PAUSE_MS);
+}
+
+function drawSend(div) {
+  const state = div._nnvizDrawing;
+  if (!state) return;
+  clearTimeout(state.timer);
+  if (!state.draw || !state.send || !state.pending.length || !div.isConnected) return;
+  state.send("edits", { canvas: state.canvas, edits: state.pending.map((edit) => ({ ...edit })) });
+  div.dataset.drawSent = String(Number(div.dataset.drawSent || 0) + 1);
+  state.timer = setTimeout(() => drawSend(div), DRAW_RETRY_MS);
+}
+
+// The edits on their way to the server, in every panel (the panels share the data): a dot of the
+// new point's class, or a cross where a point is to be removed.
+function drawOverlay(div) {
+  const state = div._nnvizDrawing;
+  const pending = state && state.draw ? state.pending : [];
+  div.dataset.drawPending = String(pending.length);
+  const container = div.querySelector(".svg-container");
+  let layer = div.querySelector(".nnviz-draw-layer");
+  if (!pending.length || !container || !div._fullLayout || !div._fullLayout._plots) {
+    if (layer) layer.remove();
+    return;
+  }
+  if (!layer || layer.parentNode !== container) {
+    if (layer) layer.remove();
+    layer = document.createElementNS(SVG_NS, "svg");
+    layer.setAttribute("class", "nnviz-draw-layer");
+    layer.style.cssText = "position:absolute;left:0;top:0;width:100%;height:100%;pointer-events:none";
+    container.appendChild(layer);
+  }
+  const colors = state.draw.colors || [];
+  const marks = [];
+  for (const plot of Object.values(div._fullLayout._plots)) {
+    const xa = plot.xaxis;
+    const ya = plot.yaxis;
+    if (!xa || !ya || xa.visible === false || ya.visible === false) continue;
+    for (const edit of pending) {
+      const u = xa.l2p(edit.x);
+      const v = ya.l2p(edit.y);
+      if (!(u >= 0 && v >= 0 && u <= xa._length && v <= ya._length)) continue;
+      const cx = (xa._offset + u).toFixed(1);
+      const cy = (ya._offset + v).toFixed(1);
+      if (edit.op === "add") {
+        const fill = colors[edit.c] || "#222";
+        marks.push(`<circle cx="${cx}" cy="${cy}" r="4.5" fill="${fill}" stroke="white" stroke-width="1.2"/>`);
+        marks.push(`<circle cx="${cx}" cy="${cy}" r="8" fill="none" stroke="${fill}" stroke-width="1.2" stroke-dasharray="2 2"/>`);
+      } else {
+        marks.push(`<path d="M${cx} ${cy}m-5 -5l10 10m0 -10l-10 10" stroke="#222" stroke-width="2" stroke-linecap="round"/>`);
+      }
+    }
+  }
+  layer.innerHTML = marks.join(""); // numbers and the server's class colours only
+}
+
+export default function nnvizChart({ data, parentElement, setTriggerValue }) {
   if (!data) return;
   performance.mark("nnviz:data");
   const spec = decode(data);
@@ -259,6 +480,7 @@ export default function nnvizChart({ data, parentElement }) {
   const height = spec.figure.layout && spec.figure.layout.height;
   if (height && !div.querySelector(".nnviz-preview")) div.style.minHeight = height + "px";
   follow(div, spec.stream);
+  drawPoints(div, spec.draw, setTriggerValue);
   const serial = (div._nnvizSerial || 0) + 1;
   div._nnvizSerial = serial;
   const waiting = !window.Plotly;
@@ -272,6 +494,7 @@ export default function nnvizChart({ data, parentElement }) {
     })
     .then((drawn) => {
       if (!drawn) return;
+      drawPointsDrawn(div);
       const note = div.querySelector(".nnviz-chart-error");
       if (note) note.remove();
       // For the browser tests and tests/browser/measure.py: redraws, and when the first one ended.

@@ -21,6 +21,8 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -37,9 +39,24 @@ PLOTLY_FILE = f"plotly-{plotly.__version__}.min.js"  # the version in the name: 
 PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"], "responsive": True}
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """Draw points on a chart's panels (nnviz/ui/draw.py, charts.js drawPoints).
+
+    ``spec`` tells charts.js what a click does (the drawing's canvas id, the last edit applied, the
+    class a click adds, the classes' colours); every batch of edits it sends back is passed to
+    ``on_edits``, which runs before the rerun the message causes. ``prepare(fig, uirevision)`` may
+    adjust the figure and returns the uirevision to use while drawing (the zoom stays while the data
+    change)."""
+
+    spec: dict
+    on_edits: Callable[[object], None]
+    prepare: Callable[[object, str | None], str | None] = lambda fig, uirevision: uirevision
+
+
 def show(
     fig, *, key: str, uirevision: str | None = None, preview: bool = False, config: dict | None = None,
-    stream: dict | None = None,
+    stream: dict | None = None, draw: Drawing | None = None,
 ) -> None:  # fmt: skip
     """Draw ``fig`` under ``key``; the next call with the same key updates that chart in place.
 
@@ -49,8 +66,13 @@ def show(
     scatter points and titles (what the boundary chart is made of).
     ``stream``: ``{"path", "rev", "epoch"}`` of the live websocket whose frames update this chart
     after this figure (see nnviz/ui/live/route.py): frames of that ``rev``, for later epochs, swap in.
+    ``draw``: clicks on the panels draw points (see :class:`Drawing`); needs the component (the
+    st.plotly_chart fallback has no clicks on empty places).
     """
     config = {**PLOT_CONFIG, **(config or {})}
+    if draw is not None:
+        config["doubleClick"] = False  # two quick clicks are two points, not a zoom reset
+        uirevision = draw.prepare(fig, uirevision)
     component = _component()
     if component is None:
         st.plotly_chart(fig, key=key, config=config, width="stretch")
@@ -59,10 +81,21 @@ def show(
         fig.layout.uirevision = uirevision
     head = (
         f'{{"name":{json.dumps(key)},"preview":{json.dumps(preview)},"config":{json.dumps(config)},'
-        f'"stream":{json.dumps(stream)},"figure":'
+        f'"stream":{json.dumps(stream)},"draw":{json.dumps(draw.spec if draw else None)},"figure":'
     )
     body = head + pio.to_json(fig, validate=False) + "}"  # the figure JSON as plotly writes it, once
-    component(key=key, data=body.encode(), width="stretch", height="content")
+    callbacks = {}
+    if draw is not None:
+        callbacks["on_edits_change"] = lambda: draw.on_edits(_trigger(key, "edits"))
+    component(key=key, data=body.encode(), width="stretch", height="content", **callbacks)
+
+
+def _trigger(key: str, name: str):
+    """The trigger value ``name`` a component's script sent (in its callback, before the rerun)."""
+    try:
+        return st.session_state[key][name]
+    except (KeyError, TypeError):
+        return None
 
 
 def first_paint(fig, *, key: str, sources: list[str], titles: list[str], colors: list[str]) -> None:

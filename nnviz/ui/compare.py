@@ -11,6 +11,7 @@ from nnviz import export
 from nnviz.analysis.summary import COLUMNS, run_label
 from nnviz.experiment import Experiment
 from nnviz.figures import report
+from nnviz.ui import draw
 from nnviz.ui.common import LOG
 from nnviz.ui.session import session
 
@@ -19,9 +20,10 @@ STEP_SECONDS = 0.25  # a Step trains at most this long: a slow epoch is cut ther
 
 
 def render_controls(exp: Experiment) -> tuple[bool, bool]:
-    """Play / Pause, Step, Reset (like TF Playground) and the view toggles; returns the toggles."""
+    """Play / Pause, Step, Reset (like TF Playground), the view toggles and Draw points (with its
+    own controls under these while it is on, nnviz/ui/draw.py); returns the view toggles."""
     s = session()
-    cols = st.columns([1, 1, 1, 1.6, 1.6], vertical_alignment="center")
+    cols = st.columns([0.86, 0.84, 0.86, 1.58, 1.58, 1.3], vertical_alignment="center")
     playing = s.playing and not exp.done
     icon = ":material/pause:" if playing else ":material/play_arrow:"
     if cols[0].button("Pause" if playing else "Play", icon=icon, key="play", type="primary", width="stretch"):
@@ -52,6 +54,10 @@ def render_controls(exp: Experiment) -> tuple[bool, bool]:
         key="discretize",
         help="Flat class colours instead of probabilities.",
     )
+    cols[5].toggle(
+        "Draw points", value=False, key=draw.TOGGLE_KEY, help="Click the boundaries to add training points."
+    )
+    draw.render_toolbar(exp)
     return show_val, discretize
 
 

@@ -19,7 +19,7 @@ from nnviz.activations import get_activation
 from nnviz.experiment import Experiment
 from nnviz.figures import adapters, style
 from nnviz.figures.curves import curves_figure
-from nnviz.ui import charts, compare
+from nnviz.ui import charts, compare, draw
 from nnviz.ui.common import LOG, MAIN_WIDTH, guarded
 from nnviz.ui.live import route
 from nnviz.ui.live.pacing import PACING
@@ -209,7 +209,10 @@ def _draw_boundaries(
     stream = None
     if channel is not None and live_now:
         stream = {"path": channel.path, "rev": frame_revision(exp, discretize, show_val), "epoch": exp.epoch}
-    charts.show(fig, key="boundary", uirevision=_view_revision(exp), preview=True, stream=stream)
+    drawing = draw.chart_drawing()  # (None unless Draw points is on)
+    charts.show(
+        fig, key="boundary", uirevision=_view_revision(exp), preview=True, stream=stream, draw=drawing
+    )
 
 
 def _draw_curves(exp: Experiment) -> None:
