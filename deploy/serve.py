@@ -9,7 +9,7 @@ created it, and one process uses at most about one core (Python's interpreter lo
 cookie naming the replica on the first response (the page), so the page's later requests (Streamlit's
 websocket, uploads, media and downloads, nnviz's live route) all reach the replica holding the
 session; a new browser goes to the replica with the fewest connections. Replicas are health-checked
-on ``/_stcore/health``; a dead one is marked down within ~2 s and its sessions are sent to a healthy
+on ``/_stcore/health``; a dead one is marked down within ~3 s and its sessions are sent to a healthy
 one on their next request (``option redispatch``), where they start again from their URL. All
 replicas share one cookie secret, so Streamlit's XSRF cookie stays valid across them.
 
@@ -40,7 +40,11 @@ FIRST_REPLICA_PORT = 8601  # replica i listens on 127.0.0.1:FIRST_REPLICA_PORT +
 HEALTH_PATH = "/_stcore/health"  # Streamlit's health endpoint: 200 "ok" once the server runs
 COOKIE = "nnviz_replica"  # HAProxy's affinity cookie: the name of the session's replica
 TUNNEL_TIMEOUT = "1h"  # an idle websocket (a paused page) stays open this long
-CHECK_INTERVAL = "1s"  # health checks; 2 failures mark a replica down, 2 successes up again
+CHECK_INTERVAL = "1s"  # health checks; 3 failures mark a replica down, 2 successes up again
+# A replica at full load may answer its health check late: with HAProxy's default (the check's
+# timeout is its interval) the only replica of `make serve REPLICAS=1` under 24 live sessions was
+# marked down and new pages got HTTP 503. A dead replica refuses at once, so this costs no speed.
+CHECK_TIMEOUT = "4s"
 
 
 def haproxy_config(servers: list[tuple[str, str]], bind: str, stats_socket: str | None = None) -> str:
@@ -60,6 +64,7 @@ def haproxy_config(servers: list[tuple[str, str]], bind: str, stats_socket: str 
         "    timeout client 60s",
         "    timeout server 60s",
         "    timeout http-request 10s",
+        f"    timeout check {CHECK_TIMEOUT}",
         f"    timeout tunnel {TUNNEL_TIMEOUT}  # websockets: Streamlit's and nnviz's live frames",
         "",
         "frontend nnviz",
@@ -73,7 +78,7 @@ def haproxy_config(servers: list[tuple[str, str]], bind: str, stats_socket: str 
         "    retries 2",
         f"    option httpchk GET {HEALTH_PATH}",
         "    http-check expect status 200",
-        f"    default-server inter {CHECK_INTERVAL} fall 2 rise 2",
+        f"    default-server inter {CHECK_INTERVAL} fall 3 rise 2",
     ]
     lines += [f"    server {name} {address} check cookie {name}" for name, address in servers]
     return "\n".join(lines) + "\n"

@@ -366,7 +366,7 @@ def test_a_killed_replica(fault_topology, browse):
     a.page.screenshot(path=str(ARTIFACTS / "serving-fault-lost.png"))
     no_traceback(a)
 
-    # HAProxy's health checks (every 1 s, fall 2) mark the dead replica DOWN within a few seconds
+    # HAProxy's health checks (every 1 s, fall 3) mark the dead replica DOWN within a few seconds
     wait_until(
         lambda: status(t, ra).startswith("DOWN"),
         6 - (time.monotonic() - killed),
