@@ -5,6 +5,14 @@
     python -m tools.loadtest --browsers 20    # every session a Chromium page
     python -m tools.loadtest --settle-seconds 130   # also wait out Streamlit's session TTL
 
+Behind HAProxy (deploy/serve.py's Topology, what make serve starts; tools/loadtest/proxy.py):
+
+    python -m tools.loadtest --replicas 1,2   # 24 sessions (22 websocket + 2 Chromium) for 60 s
+                                              # through the proxy, 1 replica against 2
+    python -m tools.loadtest --capacity       # 4, 6, 8, 10, 12, 16, 20 websocket sessions on 1 replica
+    python -m tools.loadtest --fault          # 2 replicas, r1 SIGKILLed 20 s into the load
+    python -m tools.loadtest --replicas 1,2 --capacity --fault --quick   # all three, small
+
 Sessions are of two kinds, mixed with ``--browsers``:
 
 * Chromium pages: one headless Chromium (Debian's, driven by Playwright's async API) with one
@@ -42,10 +50,16 @@ sessions keep being opened and closed (``--churn-seconds``) and after an optiona
 markdown table goes to stdout (for docs/reliability.md); progress and details to stderr,
 test-artifacts/loadtest.json and test-artifacts/loadtest-server.log.
 
-This module holds the command line and the run (LoadTest: warm-up, one session alone, the load,
-the churn); the rest of the package: settings.py (what each session asks for), sessions.py (the
-Chromium and websocket sessions), checks.py (every state against its settings, liveness, the
-server log), probes.py (server RSS, CPU, Streamlit's counters), report.py (percentiles, tables).
+Behind the proxy the same checks run, plus affinity (each websocket session's Streamlit socket
+and live socket on the replica its cookie names, read from HAProxy's ``show sess``; each Chromium
+page's live socket not refused) and, with --fault, the recovery's; the tables go to stdout, details
+to test-artifacts/loadtest-proxy.json and the replicas' logs to test-artifacts/loadtest-<run>/.
+
+This module holds the command line; the rest of the package: run.py (LoadTest: warm-up, one session
+alone, the load, the churn), proxy.py (the runs behind HAProxy), haproxy.py (cookies, the page's
+request, ``show sess``), settings.py (what each session asks for), sessions.py (the Chromium and
+websocket sessions), checks.py (every state against its settings, liveness, the server log),
+probes.py (server RSS, CPU, Streamlit's counters), report.py (percentiles, tables).
 """
 
 from __future__ import annotations
@@ -53,240 +67,43 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import random
 import signal
 import sys
 import time
 
-from tools.harness import ARTIFACTS, CHROMIUM_ARGS, find_chromium, streamlit_server
-from tools.loadtest.checks import MAX_FAILURES_SHOWN, Doc, Results, drop_upstream_disconnects, log_problems
-from tools.loadtest.probes import RssSampler, cpu_snapshot, cpu_usage, proc_status, rss_mb, server_metrics
+from tools.harness import ARTIFACTS, find_chromium, streamlit_server
+from tools.loadtest.checks import MAX_FAILURES_SHOWN, Results, drop_upstream_disconnects, log_problems
 from tools.loadtest.report import markdown
-from tools.loadtest.sessions import BrowserSession, WebsocketSession
-from tools.loadtest.settings import Settings, SettingsFactory
+from tools.loadtest.run import LoadTest
 
 
-class LoadTest:
-    def __init__(self, args: argparse.Namespace, url: str, server_pid: int) -> None:
-        self.args, self.url, self.server_pid = args, url, server_pid
-        self.results = Results()
-        self.factory = SettingsFactory()
-        self.sampler = RssSampler(server_pid)
-        self.browser = None
-        self.report: dict = {}
-
-    def log(self, msg: str) -> None:
-        print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-    async def new_session(self, chromium: bool, tag: str):
-        s = (
-            BrowserSession(self.browser, self.url, tag, self.results)
-            if chromium
-            else WebsocketSession(self.url, tag, self.results)
-        )
-        await s.start()
-        return s
-
-    async def open(self, session, settings: Settings) -> Doc:
-        doc = Doc(settings, session.kind)
-        self.results.navigations[session.kind] = self.results.navigations.get(session.kind, 0) + 1
-        await session.goto(settings)
-        return doc
-
-    async def watch(self, session, doc: Doc, phase: str, until: float, poll: float = 1.0) -> None:
-        """Check the session's states until the monotonic time ``until``."""
-        while (now := time.monotonic()) < until:
-            self.results.check(doc, await session.drain(min(until, now + poll)), phase)
-
-    async def watch_first_boundary(self, session, doc: Doc, phase: str, limit: float) -> None:
-        """Watch until the first boundary shows (or the monotonic time ``limit``)."""
-        while doc.first_boundary is None and time.monotonic() < limit:
-            await self.watch(session, doc, phase, min(limit, time.monotonic() + 0.25), poll=0.25)
-
-    async def drive(self, i: int, chromium: bool, load_end: float) -> None:
-        """One session: new settings every ~reload_every s until load_end (the first period is
-        staggered so that the reloads of different sessions spread out). A page load still waiting
-        for its first boundary at load_end may wait on, up to --first-boundary-timeout."""
-        a = self.args
-        session = await self.new_session(chromium, f"s{i}")
-        try:
-            generation = 0
-            while time.monotonic() < load_end - 1:
-                settings = self.factory.make(i, generation)
-                period = a.reload_every * (
-                    (0.5 + i / a.sessions) if generation == 0 else random.uniform(0.85, 1.15)
-                )
-                doc = await self.open(session, settings)
-                start = time.monotonic()
-                await self.watch_first_boundary(session, doc, "load", start + a.first_boundary_timeout)
-                # then it trains live: until the period is over, but at least --min-live seconds
-                if doc.first_boundary is not None and time.monotonic() < load_end:
-                    await self.watch(
-                        session,
-                        doc,
-                        "load",
-                        min(load_end, max(start + period, time.monotonic() + a.min_live)),
-                    )
-                self.results.judge(doc, "load", self.args.stall_timeout)
-                generation += 1
-            if chromium and i == 0:
-                await session.screenshot(ARTIFACTS / "loadtest-page.png")
-        finally:
-            await session.close()
-
-    async def one_shot(self, chromium: bool, tag: str, settings: Settings, phase: str, hold: float) -> None:
-        """Open a session, wait for its first boundary, keep it ``hold`` s, close it."""
-        session = await self.new_session(chromium, tag)
-        try:
-            doc = await self.open(session, settings)
-            await self.watch_first_boundary(
-                session, doc, phase, time.monotonic() + self.args.first_boundary_timeout
-            )
-            if doc.first_boundary is not None:
-                await self.watch(session, doc, phase, time.monotonic() + hold, poll=0.5)
-            self.results.judge(doc, phase, self.args.stall_timeout)
-        finally:
-            await session.close()
-
-    async def calibrate(self) -> None:
-        """One websocket session alone on the warm server: the server CPU its first (full) run
-        costs, and what a second of live training costs; the baseline for the latencies."""
-        session = await self.new_session(False, "alone")
-        try:
-            doc = await self.open(session, self.factory.make(998, 0))
-            c0 = cpu_snapshot(self.server_pid)
-            await self.watch_first_boundary(
-                session, doc, "alone", time.monotonic() + self.args.first_boundary_timeout
-            )
-            c1 = cpu_snapshot(self.server_pid)
-            await self.watch(session, doc, "alone", time.monotonic() + 6, poll=0.5)
-            c2 = cpu_snapshot(self.server_pid)
-            self.results.judge(doc, "alone", self.args.stall_timeout)
-        finally:
-            await session.close()
-        self.report["alone"] = {
-            "query": doc.settings.query,
-            "server_cpu_to_first_boundary_s": c1["server"] - c0["server"],
-            "server_cpu_per_live_s": (c2["server"] - c1["server"]) / (c2["t"] - c1["t"]),
-            "others_pct_meanwhile": cpu_usage(c0, c2)["others_pct"],
-        }
-        self.log(f"one session alone: {self.report['alone']}")
-
-    async def churn(self, w: int, chromium: bool, end: float) -> None:
-        n = 0
-        while time.monotonic() < end:
-            await self.one_shot(
-                chromium, f"churn{w}", self.factory.make(1000 + w, n), "churn", self.args.churn_hold
-            )
-            n += 1
-
-    async def progress(self, phase: str, end: float) -> None:
-        while time.monotonic() < end:
-            await asyncio.sleep(10)
-            r = self.results
-            shown = sum(len(v) for k, v in r.first_boundary.items() if k.startswith(phase))
-            self.log(
-                f"{phase}: server RSS {rss_mb(self.server_pid):.0f} MB, page loads {r.navigations}, "
-                f"{r.events_checked} states checked, {shown} first boundaries, {len(r.failures)} failures"
-            )
-
-    async def gather(self, phase: str, end: float, coros) -> None:
-        ticker = asyncio.create_task(self.progress(phase, end))
-        outcomes = await asyncio.gather(*coros, return_exceptions=True)
-        ticker.cancel()
-        for n, out in enumerate(outcomes):
-            if isinstance(out, BaseException):
-                self.results.fail(f"[{phase} #{n}] driver error: {type(out).__name__}: {out}", "driver")
-
-    async def run(self) -> None:
-        from playwright.async_api import async_playwright
-
-        a, rep = self.args, self.report
-        t_start = time.monotonic()
-        rep["rss_idle_mb"] = self.sampler.sample()
-        sampler = asyncio.create_task(self.sampler.run())
-        async with async_playwright() as p:
-            self.browser = await p.chromium.launch(
-                executable_path=a.chromium, headless=True, args=CHROMIUM_ARGS
-            )
-            try:
-                # warm-up: one session pays for the lazy imports; then the post-warm-up level
-                self.sampler.phase = "warmup"
-                await self.one_shot(a.browsers > 0, "warmup", self.factory.make(999, 0), "warmup", hold=3)
-                await asyncio.sleep(2)
-                await self.calibrate()
-                rep["rss_warm_mb"] = self.sampler.sample()
-                rep["metrics_warm"] = server_metrics(self.url)
-                self.log(
-                    f"warm-up: server RSS idle {rep['rss_idle_mb']:.0f} MB, after one session {rep['rss_warm_mb']:.0f} MB"
-                )
-
-                self.sampler.phase = "load"
-                cpu0, load0 = cpu_snapshot(self.server_pid), os.getloadavg()
-                t_load = time.monotonic()
-                load_end = t_load + a.seconds
-                await self.gather(
-                    "load", load_end, [self.drive(i, i < a.browsers, load_end) for i in range(a.sessions)]
-                )
-                rep["load_wall_s"] = time.monotonic() - t_load
-                cpu1 = cpu_snapshot(self.server_pid)
-                rep["cpu_load"] = cpu_usage(cpu0, cpu1)
-                rep["browser_rss_mb_end_of_load"] = cpu1["browser_rss_mb"]
-                rep["loadavg"] = {"before": load0, "after": os.getloadavg()}
-                rep["rss_peak_load_mb"] = self.sampler.peak("load")
-                rep["threads_peak_load"] = self.sampler.peak("load", column=3)
-                await asyncio.sleep(2)
-                rep["rss_after_load_mb"] = self.sampler.sample()
-                rep["metrics_after_load"] = server_metrics(self.url)
-                self.log(
-                    f"load: peak server RSS {rep['rss_peak_load_mb']:.0f} MB, {rep['rss_after_load_mb']:.0f} MB "
-                    f"after; CPU {rep['cpu_load']}; server counters {rep['metrics_after_load']}"
-                )
-
-                if a.churn_seconds > 0:  # keep opening and closing sessions: does memory come back?
-                    self.sampler.phase = "churn"
-                    churn_end = time.monotonic() + a.churn_seconds
-                    n_chromium = min(a.browsers, a.churn_browsers, a.churn_workers)
-                    await self.gather(
-                        "churn",
-                        churn_end,
-                        [self.churn(w, w < n_chromium, churn_end) for w in range(a.churn_workers)],
-                    )
-                    await asyncio.sleep(2)
-                    rep["rss_peak_churn_mb"] = self.sampler.peak("churn")
-                    rep["rss_after_churn_mb"] = self.sampler.sample()
-                    rep["metrics_after_churn"] = server_metrics(self.url)
-                    self.log(
-                        f"churn: server RSS {rep['rss_after_churn_mb']:.0f} MB; {rep['metrics_after_churn']}"
-                    )
-            finally:
-                await self.browser.close()
-        if a.settle_seconds > 0:
-            self.sampler.phase = "settle"
-            self.log(f"idle for {a.settle_seconds:.0f}s, then one more session (stored sessions expire then)")
-            await asyncio.sleep(a.settle_seconds)
-            rep["rss_settled_idle_mb"] = self.sampler.sample()
-            await self.one_shot(False, "settle", self.factory.make(2000, 0), "settle", hold=1)
-            await asyncio.sleep(3)
-            rep["rss_after_settle_mb"] = self.sampler.sample()
-            rep["metrics_after_settle"] = server_metrics(self.url)
-            self.log(f"settle: server RSS {rep['rss_after_settle_mb']:.0f} MB; {rep['metrics_after_settle']}")
-        sampler.cancel()
-        hwm = proc_status(self.server_pid, "VmHWM")
-        rep["rss_hwm_mb"] = hwm / 1024 if hwm else None
-        rep["rss_samples"] = self.sampler.samples
-        rep["run_wall_s"] = time.monotonic() - t_start
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a comma-separated list of counts, got {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"counts must be >= 1, got {text!r}")
+    return counts
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m tools.loadtest", description=__doc__.split("\n")[0])
-    ap.add_argument("--sessions", type=int, default=20, help="concurrent sessions (default 20)")
+    ap.add_argument(
+        "--sessions", type=int, default=None, help="concurrent sessions (default 20; behind the proxy 24)"
+    )
     ap.add_argument("--seconds", type=float, default=60, help="duration of the load (default 60)")
     ap.add_argument(
-        "--browsers", type=int, default=None, help="how many sessions are Chromium pages (default 4)"
+        "--browsers",
+        type=int,
+        default=None,
+        help="how many sessions are Chromium pages (default 4; behind the proxy 2)",
     )
-    ap.add_argument("--quick", action="store_true", help="smoke run: 4 sessions (2 Chromium) for 15 s")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 4 sessions (2 Chromium) for 15 s; behind the proxy 6 (1 Chromium) for 20 s",
+    )
     ap.add_argument("--reload-every", type=float, default=15, help="new settings per session every ~N s")
     ap.add_argument(
         "--churn-seconds", type=float, default=None, help="open/close sessions after the load (30; quick 10)"
@@ -307,15 +124,72 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--min-live", type=float, default=8, help="seconds a page load stays after its first boundary"
     )
     ap.add_argument("--chromium", default=None, help="Chromium executable (default: the system one)")
+    proxy = ap.add_argument_group("behind HAProxy (deploy/serve.py's Topology; tools/loadtest/proxy.py)")
+    proxy.add_argument(
+        "--replicas", type=_counts, default=None, help="the load through the proxy for each count, e.g. 1,2"
+    )
+    proxy.add_argument(
+        "--capacity",
+        type=_counts,
+        nargs="?",
+        const=[4, 6, 8, 10, 12, 16, 20],
+        default=None,
+        help="websocket sessions against 1 replica at each count (default 4,6,8,10,12,16,20; quick 2,4)",
+    )
+    proxy.add_argument("--capacity-seconds", type=float, default=30, help="seconds per capacity point")
+    proxy.add_argument(
+        "--capacity-rate", type=float, default=5.0, help="updates/s per session a capacity point needs"
+    )
+    proxy.add_argument(
+        "--browser-sched",
+        choices=("idle", "normal"),
+        default="idle",
+        help="Chromium's scheduling behind the proxy (default idle: the pages take the CPU the replicas leave)",
+    )
+    proxy.add_argument(
+        "--fault", action="store_true", help="2 replicas; SIGKILL r1 mid-load, then restart it"
+    )
+    proxy.add_argument(
+        "--kill-after",
+        type=float,
+        default=None,
+        help="seconds into the fault run's load (20; implies --fault)",
+    )
+    proxy.add_argument(
+        "--fault-stall", type=float, default=5, help="longest pause of a surviving session's live updates"
+    )
+    proxy.add_argument(
+        "--fault-down-limit",
+        type=float,
+        default=5,
+        help="seconds for HAProxy to mark the killed replica DOWN",
+    )
     args = ap.parse_args(argv)
-    if args.quick:
-        args.sessions, args.seconds = 4, 15
-        args.reload_every = min(args.reload_every, 7)
-    if args.browsers is None:
-        args.browsers = 2 if args.quick else 4
+    args.fault = args.fault or args.kill_after is not None
+    args.proxy = bool(args.replicas or args.capacity or args.fault)
+    if args.proxy:
+        if args.quick:
+            args.sessions, args.seconds = args.sessions or 6, min(args.seconds, 20)
+            args.reload_every = min(args.reload_every, 10)
+            args.capacity_seconds = min(args.capacity_seconds, 15)
+            if args.capacity == [4, 6, 8, 10, 12, 16, 20]:
+                args.capacity = [2, 4]
+        args.sessions = args.sessions or 24
+        if args.browsers is None:
+            args.browsers = 1 if args.quick else 2
+        if args.kill_after is None:
+            args.kill_after = 10 if args.quick else 20
+        args.churn_seconds = 0
+    else:
+        if args.quick:
+            args.sessions, args.seconds = 4, 15
+            args.reload_every = min(args.reload_every, 7)
+        args.sessions = args.sessions or 20
+        if args.browsers is None:
+            args.browsers = 2 if args.quick else 4
+        if args.churn_seconds is None:
+            args.churn_seconds = 10 if args.quick else 30
     args.browsers = max(0, min(args.browsers, args.sessions))
-    if args.churn_seconds is None:
-        args.churn_seconds = 10 if args.quick else 30
     args.chromium = args.chromium or find_chromium()
     return args
 
@@ -329,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.browsers and not args.chromium:
         print("no system Chromium found (apt-get install -y chromium); use --browsers 0", file=sys.stderr)
         return 2
+    if args.proxy:
+        return proxy_main(args)
     budget = (
         120 + args.seconds + 2 * args.first_boundary_timeout + args.churn_seconds + args.settle_seconds + 60
     )
@@ -397,6 +273,82 @@ def main(argv: list[str] | None = None) -> int:
     if res.failures:
         print(f"\nFAILED: {len(res.failures)} check(s) failed; the first ones:", file=sys.stderr)
         for msg in res.failures[:MAX_FAILURES_SHOWN]:
+            print("  " + msg, file=sys.stderr)
+        return 1
+    print("\nOK: every check passed", file=sys.stderr)
+    return 0
+
+
+def proxy_main(args: argparse.Namespace) -> int:
+    """--replicas, --capacity, --fault (in this order, as many as asked): each on a Topology of its
+    own; one report (stdout), one JSON (test-artifacts/loadtest-proxy.json), one exit status."""
+    from tools.loadtest import proxy
+    from tools.loadtest.report import capacity_table, compare_table, fault_table
+
+    per_run = 90 + 2 * args.first_boundary_timeout
+    budget = 60 + len(args.replicas or []) * (per_run + args.seconds)
+    budget += len(args.capacity or []) * (args.capacity_seconds + args.first_boundary_timeout + 30) + 60
+    budget += (per_run + args.kill_after + 2 * args.first_boundary_timeout + 120) if args.fault else 0
+
+    def on_alarm(signum, frame):
+        raise HardTimeout(f"hard timeout: the load test took more than {budget:.0f}s")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(int(budget))
+    t0 = time.monotonic()
+    ARTIFACTS.mkdir(exist_ok=True)
+    print(
+        f"behind HAProxy: replicas {args.replicas}, capacity {args.capacity}, fault {args.fault}; "
+        f"{args.sessions} sessions ({args.browsers} Chromium); hard timeout {budget:.0f}s",
+        file=sys.stderr,
+    )
+    sections: list[str] = []
+    details: dict = {"args": vars(args)}
+    failures: list[str] = []
+
+    def collect(label: str, results: Results) -> None:
+        failures.extend(f"[{label}] {f}" for f in results.failures)
+
+    try:
+        if args.replicas:
+            runs, res = [], []
+            for n in args.replicas:
+                out, results = proxy.compare_run(args, n)
+                out["page_loads_detail"] = results.docs
+                runs.append(out)
+                res.append(results)
+                collect(f"{n} replica(s)", results)
+            details["compare"] = runs
+            sections.append(compare_table(runs, res))
+        if args.capacity:
+            points, results = proxy.capacity_run(args)
+            details["capacity"] = points
+            collect("capacity", results)
+            sections.append(capacity_table(points, args.capacity_rate))
+        if args.fault:
+            out, results = proxy.fault_run(args)
+            out["args_kill_after"] = args.kill_after
+            out["page_loads_detail"] = results.docs
+            details["fault"] = out
+            collect("fault", results)
+            sections.append(fault_table(out, results))
+    except (HardTimeout, TimeoutError) as exc:
+        print(f"ABORTED: {exc or 'hard timeout'}", file=sys.stderr)
+        failures.append(f"hard timeout ({budget:.0f}s) hit")
+    finally:
+        signal.alarm(0)
+    details["failures"] = failures
+    details["total_wall_s"] = time.monotonic() - t0
+    path = ARTIFACTS / "loadtest-proxy.json"
+    path.write_text(json.dumps(details, indent=1, default=str))
+    print(
+        f"{details['total_wall_s']:.0f}s in all; details in {path}, logs in {ARTIFACTS}/loadtest-*/",
+        file=sys.stderr,
+    )
+    print("\n\n".join(sections))
+    if failures:
+        print(f"\nFAILED: {len(failures)} check(s) failed; the first ones:", file=sys.stderr)
+        for msg in failures[:MAX_FAILURES_SHOWN]:
             print("  " + msg, file=sys.stderr)
         return 1
     print("\nOK: every check passed", file=sys.stderr)

@@ -28,6 +28,30 @@ class Doc:
     done: bool = False  # the epoch budget is spent
     increments: int = 0  # live updates seen
     first_epoch: int | None = None
+    max_epoch: int | None = None  # an update is an epoch above every one shown before
+    t_first_epoch: float | None = None  # time.time() an epoch was first shown
+    t_done: float | None = None  # ... the epoch budget was reached
+    t_end: float | None = None  # ... the page load was judged (left)
+    inc_times: list[float] = field(default_factory=list)  # time.time() of each live update
+    # behind the proxy (tools/loadtest/proxy.py): the replica named by HAProxy's cookie, and the
+    # replicas HAProxy actually sent this page load's Streamlit socket and live socket to
+    replica: str | None = None
+    stream_srv: str | None = None
+    live_srv: str | None = None
+    live: dict = field(default_factory=dict)  # the live socket: frames, closes (code, seconds)
+
+    def live_span(self) -> float | None:
+        """Seconds this page load was live: from its first epoch shown to its budget's end (or
+        to when it was left); None before any epoch."""
+        if self.t_first_epoch is None:
+            return None
+        end = self.t_done if self.t_done is not None else (self.t_end or time.time())
+        return max(0.0, end - self.t_first_epoch)
+
+    def update_rate(self) -> float | None:
+        """Live updates per second over the live span (None for a span under 2 s)."""
+        span = self.live_span()
+        return self.increments / span if span and span >= 2 else None
 
     def summary(self, phase: str) -> dict:
         s = self.settings
@@ -36,6 +60,9 @@ class Doc:
             "query": s.query, "runs": s.cfg.n_runs, "first_boundary_s": self.first_boundary,
             "increments": self.increments, "epochs": [self.first_epoch, self.last_epoch, s.cfg.epochs],
             "seconds": round(time.time() - self.t_nav, 1),
+            "live_s": self.live_span(), "updates_per_s": self.update_rate(),
+            "replica": self.replica, "stream_srv": self.stream_srv, "live_srv": self.live_srv,
+            "live": self.live or None,
         }  # fmt: skip
 
 
@@ -100,18 +127,24 @@ class Results:
                     self.first_boundary.setdefault(f"{phase} {doc.kind}", []).append(doc.first_boundary)
             if ev["epoch"] is not None and ev["epoch"] != doc.last_epoch:
                 if doc.first_epoch is None:
-                    doc.first_epoch = ev["epoch"]
-                if doc.last_epoch is not None and ev["epoch"] > doc.last_epoch:
+                    doc.first_epoch, doc.t_first_epoch = ev["epoch"], t
+                # (the epoch counter and the live frames arrive on two sockets: an epoch below the
+                # highest one shown is a late message, not a step back; the next frame is no update)
+                if doc.max_epoch is not None and ev["epoch"] > doc.max_epoch:
                     doc.increments += 1
+                    doc.inc_times.append(t)
                     if doc.last_increment is not None:
                         self.intervals.setdefault(f"{phase} {doc.kind}", []).append(t - doc.last_increment)
                     doc.last_increment = t
+                doc.max_epoch = max(ev["epoch"], doc.max_epoch or 0)
                 doc.last_epoch, doc.last_change = ev["epoch"], t
                 doc.done = ev["total"] is not None and ev["epoch"] >= ev["total"]
+                if doc.done and doc.t_done is None:
+                    doc.t_done = t
 
     def judge(self, doc: Doc, phase: str, stall_timeout: float) -> None:
         """At the end of a page load: it showed its boundary, and kept updating while training."""
-        now = time.time()
+        now = doc.t_end = time.time()
         self.docs.append(doc.summary(phase))
         where = f"[{phase} {doc.kind} {doc.settings.short()}]"
         if doc.first_boundary is None:

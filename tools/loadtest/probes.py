@@ -126,3 +126,50 @@ class RssSampler:
     def peak(self, phase: str, column: int = 2) -> float:
         values = [s[column] for s in self.samples if s[1] == phase]
         return max(values) if values else float("nan")
+
+
+def topology_cpu_snapshot(replica_pids: dict[str, int | None], haproxy_pid: int | None) -> dict:
+    """Cumulative CPU seconds behind the proxy: each replica (name -> (pid, seconds); a replica
+    started again is a new pid), HAProxy, our other children (Playwright + Chromium), this process
+    (the load-generating client) and the whole machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs = _procs()
+
+    def tree(pid: int | None) -> set[int]:
+        return set() if pid is None else {pid} | _descendants(procs, pid)
+
+    def cpu(pids: set[int]) -> float:
+        return sum(procs[p][1] for p in pids if p in procs) / tick
+
+    servers = {name: tree(pid) for name, pid in replica_pids.items()}
+    proxy = tree(haproxy_pid)
+    browser = _descendants(procs, os.getpid()) - proxy - set().union(*servers.values())
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return {
+        "t": time.monotonic(),
+        "replicas": {name: (replica_pids[name], cpu(pids)) for name, pids in servers.items()},
+        "haproxy": cpu(proxy),
+        "browser": cpu(browser),
+        "box_busy": (sum(fields[:8]) - fields[3] - fields[4]) / tick,
+        "self": sum(os.times()[:2]),
+    }
+
+
+def topology_cpu_usage(a: dict, b: dict) -> dict:
+    """Percent of one core used between two topology snapshots, per replica and per part."""
+    dt = b["t"] - a["t"]
+    replicas = {}
+    for name, (pid, seconds) in b["replicas"].items():
+        pid0, seconds0 = a["replicas"].get(name, (None, 0.0))
+        replicas[name] = 100 * (seconds - (seconds0 if pid0 == pid else 0.0)) / dt
+    d = {k: b[k] - a[k] for k in ("haproxy", "browser", "self", "box_busy")}
+    servers = sum(replicas.values()) * dt / 100
+    return {
+        "replicas_pct": replicas,
+        "haproxy_pct": 100 * d["haproxy"] / dt,
+        "browser_pct": 100 * d["browser"] / dt,
+        "loadtest_pct": 100 * d["self"] / dt,
+        "others_pct": 100 * (d["box_busy"] - servers - d["haproxy"] - d["browser"] - d["self"]) / dt,
+        "box_pct": 100 * d["box_busy"] / dt / (os.cpu_count() or 1),
+    }
