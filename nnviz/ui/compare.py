@@ -19,27 +19,35 @@ STEP_EPOCHS = 10
 STEP_SECONDS = 0.25  # a Step trains at most this long: a slow epoch is cut there (Step again goes on)
 
 
-def render_controls(exp: Experiment) -> tuple[bool, bool]:
-    """Play / Pause, Step, Reset (like TF Playground), the view toggles and Draw points (with its
-    own controls under these while it is on, nnviz/ui/draw.py); returns the view toggles."""
+def play_and_step(exp: Experiment, play, step, prefix: str = "") -> None:
+    """The Play / Pause and Step buttons in the containers ``play`` and ``step`` (keys ``prefix`` +
+    "play" / "step": every tab that trains has its own pair, since only the open tab runs)."""
     s = session()
-    cols = st.columns([0.86, 0.84, 0.86, 1.58, 1.58, 1.3], vertical_alignment="center")
     playing = s.playing and not exp.done
     icon = ":material/pause:" if playing else ":material/play_arrow:"
-    if cols[0].button("Pause" if playing else "Play", icon=icon, key="play", type="primary", width="stretch"):
+    label = "Pause" if playing else "Play"
+    if play.button(label, icon=icon, key=prefix + "play", type="primary", width="stretch"):
         s.train_error = None
         if exp.done and not playing:
             s.restart()
         s.playing = not playing
         st.rerun()
     step_help = f"Train {STEP_EPOCHS} epochs, or for {STEP_SECONDS:g} s when epochs are slow"
-    if cols[1].button("Step", icon=":material/skip_next:", key="step", help=step_help, width="stretch"):
+    if step.button("Step", icon=":material/skip_next:", key=prefix + "step", help=step_help, width="stretch"):
         s.train_error, s.playing = None, False
         try:
             exp.train_for(STEP_SECONDS, max_epochs=STEP_EPOCHS)
         except Exception as exc:  # noqa: BLE001 - shown to the user, the last results stay
             LOG.exception("training failed")
             s.train_error = f"Training stopped by an error: {exc}"
+
+
+def render_controls(exp: Experiment) -> tuple[bool, bool]:
+    """Play / Pause, Step, Reset (like TF Playground), the view toggles and Draw points (with its
+    own controls under these while it is on, nnviz/ui/draw.py); returns the view toggles."""
+    s = session()
+    cols = st.columns([0.86, 0.84, 0.86, 1.58, 1.58, 1.3], vertical_alignment="center")
+    play_and_step(exp, cols[0], cols[1])
     reset_help = "Back to epoch 0 with the same seed"
     if cols[2].button("Reset", icon=":material/restart_alt:", key="reset", help=reset_help, width="stretch"):
         s.train_error, s.playing = None, False

@@ -15,9 +15,8 @@ from nnviz.analysis.network import default_pair, networks, same_start
 from nnviz.experiment import Experiment
 from nnviz.figures import adapters
 from nnviz.figures.network import network_figure
-from nnviz.ui import charts
-from nnviz.ui.common import LOG, guarded
-from nnviz.ui.compare import STEP_EPOCHS, STEP_SECONDS
+from nnviz.ui import charts, compare
+from nnviz.ui.common import guarded
 from nnviz.ui.live.view import _epochs_per_frame, _train
 from nnviz.ui.session import session
 
@@ -81,27 +80,8 @@ def render_network(exp: Experiment) -> None:
 
 
 def _controls(exp: Experiment, play, step) -> None:
-    """Play / Pause and Step (in the containers ``play`` and ``step``), as on the Compare tab (with
-    keys of their own: only the open tab runs)."""
-    s = session()
-    playing = s.playing and not exp.done
-    icon = ":material/pause:" if playing else ":material/play_arrow:"
-    if play.button(
-        "Pause" if playing else "Play", icon=icon, key="network_play", type="primary", width="stretch"
-    ):
-        s.train_error = None
-        if exp.done and not playing:
-            s.restart()
-        s.playing = not playing
-        st.rerun()
-    step_help = f"Train {STEP_EPOCHS} epochs, or for {STEP_SECONDS:g} s when epochs are slow"
-    if step.button("Step", icon=":material/skip_next:", key="network_step", help=step_help, width="stretch"):
-        s.train_error, s.playing = None, False
-        try:
-            exp.train_for(STEP_SECONDS, max_epochs=STEP_EPOCHS)
-        except Exception as exc:  # noqa: BLE001 - shown to the user, the last results stay
-            LOG.exception("training failed")
-            s.train_error = f"Training stopped by an error: {exc}"
+    """Play / Pause and Step, as on the Compare tab (with keys of their own: only the open tab runs)."""
+    compare.play_and_step(exp, play, step, prefix="network_")
 
 
 def _draw(exp: Experiment, picks: list[int], live: bool) -> None:
