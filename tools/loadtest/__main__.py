@@ -53,7 +53,8 @@ test-artifacts/loadtest.json and test-artifacts/loadtest-server.log.
 Behind the proxy the same checks run, plus affinity (each websocket session's Streamlit socket
 and live socket on the replica its cookie names, read from HAProxy's ``show sess``; each Chromium
 page's live socket not refused) and, with --fault, the recovery's; the tables go to stdout, details
-to test-artifacts/loadtest-proxy.json and the replicas' logs to test-artifacts/loadtest-<run>/.
+to test-artifacts/loadtest-{replicas,capacity,fault}.json and the replicas' logs to
+test-artifacts/loadtest-<run>/.
 
 This module holds the command line; the rest of the package: run.py (LoadTest: warm-up, one session
 alone, the load, the churn), proxy.py (the runs behind HAProxy), haproxy.py (cookies, the page's
@@ -72,7 +73,7 @@ import sys
 import time
 
 from tools.harness import ARTIFACTS, find_chromium, streamlit_server
-from tools.loadtest.checks import MAX_FAILURES_SHOWN, Results, drop_upstream_disconnects, log_problems
+from tools.loadtest.checks import MAX_FAILURES_SHOWN, drop_upstream_disconnects, log_problems
 from tools.loadtest.report import markdown
 from tools.loadtest.run import LoadTest
 
@@ -281,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def proxy_main(args: argparse.Namespace) -> int:
     """--replicas, --capacity, --fault (in this order, as many as asked): each on a Topology of its
-    own; one report (stdout), one JSON (test-artifacts/loadtest-proxy.json), one exit status."""
+    own; each part's table (stdout) and JSON (test-artifacts/loadtest-<part>.json) as soon as it
+    is over; one exit status."""
     from tools.loadtest import proxy
     from tools.loadtest.report import capacity_table, compare_table, fault_table
 
@@ -302,50 +304,47 @@ def proxy_main(args: argparse.Namespace) -> int:
         f"{args.sessions} sessions ({args.browsers} Chromium); hard timeout {budget:.0f}s",
         file=sys.stderr,
     )
-    sections: list[str] = []
-    details: dict = {"args": vars(args)}
     failures: list[str] = []
+    parts: list[str] = []
 
-    def collect(label: str, results: Results) -> None:
-        failures.extend(f"[{label}] {f}" for f in results.failures)
+    def done(key: str, value, fails: list[str], table: str) -> None:
+        """One part is over: its table to stdout and its JSON (test-artifacts/loadtest-<part>.json)
+        to disk at once: a run stopped later keeps what it measured."""
+        failures.extend(fails)
+        part = {"args": vars(args), key: value, "failures": fails}
+        (ARTIFACTS / f"loadtest-{key}.json").write_text(json.dumps(part, indent=1, default=str))
+        parts.append(f"loadtest-{key}.json")
+        print(table + "\n", flush=True)
 
     try:
         if args.replicas:
-            runs, res = [], []
+            runs, res, fails = [], [], []
             for n in args.replicas:
                 out, results = proxy.compare_run(args, n)
                 out["page_loads_detail"] = results.docs
                 runs.append(out)
                 res.append(results)
-                collect(f"{n} replica(s)", results)
-            details["compare"] = runs
-            sections.append(compare_table(runs, res))
+                fails += [f"[{n} replica(s)] {f}" for f in results.failures]
+            done("replicas", runs, fails, compare_table(runs, res))
         if args.capacity:
             points, results = proxy.capacity_run(args)
-            details["capacity"] = points
-            collect("capacity", results)
-            sections.append(capacity_table(points, args.capacity_rate))
+            fails = [f"[capacity] {f}" for f in results.failures]
+            done("capacity", points, fails, capacity_table(points, args.capacity_rate))
         if args.fault:
             out, results = proxy.fault_run(args)
             out["args_kill_after"] = args.kill_after
             out["page_loads_detail"] = results.docs
-            details["fault"] = out
-            collect("fault", results)
-            sections.append(fault_table(out, results))
+            done("fault", out, [f"[fault] {f}" for f in results.failures], fault_table(out, results))
     except (HardTimeout, TimeoutError) as exc:
         print(f"ABORTED: {exc or 'hard timeout'}", file=sys.stderr)
         failures.append(f"hard timeout ({budget:.0f}s) hit")
     finally:
         signal.alarm(0)
-    details["failures"] = failures
-    details["total_wall_s"] = time.monotonic() - t0
-    path = ARTIFACTS / "loadtest-proxy.json"
-    path.write_text(json.dumps(details, indent=1, default=str))
     print(
-        f"{details['total_wall_s']:.0f}s in all; details in {path}, logs in {ARTIFACTS}/loadtest-*/",
+        f"{time.monotonic() - t0:.0f}s in all; details in {ARTIFACTS}/{{{','.join(parts)}}}, the replicas' "
+        f"logs in {ARTIFACTS}/loadtest-<run>/",
         file=sys.stderr,
     )
-    print("\n\n".join(sections))
     if failures:
         print(f"\nFAILED: {len(failures)} check(s) failed; the first ones:", file=sys.stderr)
         for msg in failures[:MAX_FAILURES_SHOWN]:
