@@ -5,14 +5,29 @@ import pytest
 from tools.harness import ARTIFACTS, browser, find_chromium, streamlit_server
 
 
+def missing(reason: str) -> None:
+    """A system binary a test needs is not there: skip with ``reason``, or fail in CI
+    (NNVIZ_REQUIRE_BROWSER=1, set by .ci/run, which installs them)."""
+    if os.environ.get("NNVIZ_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + " but NNVIZ_REQUIRE_BROWSER=1")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def chromium_path():
     path = find_chromium()
     if path is None:
-        reason = "no system Chromium found (install Debian's chromium: apt-get install -y chromium)"
-        if os.environ.get("NNVIZ_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason + " but NNVIZ_REQUIRE_BROWSER=1")
-        pytest.skip(reason)
+        missing("no system Chromium found (install Debian's chromium: apt-get install -y chromium)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def haproxy_path():
+    from deploy.serve import find_haproxy
+
+    path = find_haproxy()
+    if path is None:
+        missing("HAProxy not installed (Debian: apt-get install -y haproxy)")
     return path
 
 

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -58,17 +56,7 @@ def nginx_bytes(size: str) -> int:
 # ---- HAProxy -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def haproxy_path():
-    path = shutil.which("haproxy") or next(
-        (p for p in ("/usr/sbin/haproxy", "/usr/local/sbin/haproxy") if os.access(p, os.X_OK)), None
-    )
-    if path is None:
-        reason = "HAProxy not installed (Debian: apt-get install -y haproxy)"
-        if os.environ.get("NNVIZ_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason + " but NNVIZ_REQUIRE_BROWSER=1")
-        pytest.skip(reason)
-    return path
+# (the haproxy_path fixture: tests/conftest.py)
 
 
 def haproxy_check(haproxy: str, config: Path) -> subprocess.CompletedProcess:

@@ -50,19 +50,12 @@ GOOD_CSV = "x1,x2,label\n" + "".join(
 
 
 @pytest.fixture(scope="module")
-def haproxy():
-    """HAProxy on PATH (deploy.serve looks it up there); Debian puts it in /usr/sbin."""
-    found = shutil.which("haproxy")
-    sbin = next((d for d in ("/usr/sbin", "/usr/local/sbin") if os.access(f"{d}/haproxy", os.X_OK)), None)
-    if found is None and sbin is None:
-        reason = "no HAProxy found (Debian: apt-get install -y haproxy)"
-        if os.environ.get("NNVIZ_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason + " but NNVIZ_REQUIRE_BROWSER=1")
-        pytest.skip(reason)
+def haproxy(haproxy_path):
+    """HAProxy (tests/conftest.py skips or fails without it), its directory on PATH (Debian puts it
+    in /usr/sbin)."""
     with pytest.MonkeyPatch.context() as mp:
-        if found is None:
-            mp.setenv("PATH", sbin + os.pathsep + os.environ.get("PATH", ""))
-        yield shutil.which("haproxy")
+        mp.setenv("PATH", str(Path(haproxy_path).parent) + os.pathsep + os.environ.get("PATH", ""))
+        yield haproxy_path
 
 
 @contextlib.contextmanager
