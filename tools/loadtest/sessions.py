@@ -239,14 +239,21 @@ class WebsocketSession:
             if status != 200:
                 raise RuntimeError(f"page load {settings.query}: HTTP {status}")
         since = time.monotonic()
-        self.ws = await websockets.connect(
-            self.ws_url,
-            subprotocols=["streamlit"],
-            max_size=None,
-            open_timeout=60,
-            ping_interval=None,
-            additional_headers=self._headers(),
-        )
+        try:
+            self.ws = await websockets.connect(
+                self.ws_url,
+                subprotocols=["streamlit"],
+                max_size=None,
+                open_timeout=60,
+                ping_interval=None,
+                additional_headers=self._headers(),
+            )
+        except websockets.InvalidStatus as exc:  # HAProxy's 503 (no replica UP): as a failed page load
+            if self.haproxy is None:
+                raise
+            raise RuntimeError(
+                f"Streamlit's socket for {settings.query}: HTTP {exc.response.status_code}"
+            ) from exc
         if self.haproxy is not None and self.doc is not None:
             self.doc.stream_srv = await self._where(self.ws, since, "Streamlit's socket")
             self.doc.replica = self.jar.replica
