@@ -72,7 +72,12 @@ views = (
 for tab, name, view in zip(tabs[1:6], TABS[1:6], views, strict=False):
     if tab.open:
         with tab:
-            guarded(f"The {name} view", view, s.experiment)
+            # Diagnostics reads the whole comparison; the per-network views one row of a grid whose
+            # rows are networks of their own (inside.pick_group)
+            shown = (
+                s.experiment if name == "Diagnostics" else inside.pick_group(s.experiment, f"group_{name}")
+            )
+            guarded(f"The {name} view", view, shown)
 if tabs[6].open:
     with tabs[6]:
         guarded("The activation zoo", zoo.render_zoo)

@@ -42,7 +42,32 @@ SHARED_DEFAULTS = {"n_samples": 400, "noise": 0.2, "n_classes": 3, "width": 8, "
 DATASET_DEFAULTS = tuple(SHARED_DEFAULTS)
 
 # Hard caps: what a URL, a file or the CLI may ask of a shared server.
-MAX_RUNS = 40  # activations x seeds
+MAX_RUNS = 40  # activations x seeds (x the values of a varied setting)
+MIN_VALUES, MAX_VALUES = 2, 4  # the values of a varied setting: the rows of the grid
+
+# Settings a comparison can vary (the grid's rows): field -> (the row header's name, default values
+# as URL text). The first group trains in one lockstep computation (per-run optimiser settings,
+# L1/L2 and initial weights); each value of the others changes the network's shape or the data, so
+# it trains as a lockstep group of its own (nnviz.experiment).
+VARY: dict[str, tuple[str, tuple[str, ...]]] = {
+    "lr": ("lr", ("0.003", "0.03", "0.3")),
+    "optimizer": ("optimizer", ("sgd", "momentum", "adam")),
+    "momentum": ("momentum", ("0", "0.5", "0.9")),
+    "init": ("init", ("xavier", "he", "uniform")),
+    "l2": ("L2", ("0", "0.001", "0.01")),
+    "l1": ("L1", ("0", "0.001", "0.01")),
+    "batch_size": ("batch", ("0", "32", "4")),
+    "batch_norm": ("batch norm", ("0", "1")),
+    "hidden_layers": ("layers", ("1", "3", "6")),
+    "width": ("width", ("4", "8", "16")),
+    "standardize": ("standardised", ("0", "1")),
+    "noise": ("noise", ("0.05", "0.2", "0.4")),
+    "dataset": ("dataset", ("moons", "circles", "xor")),
+}
+LOCKSTEP_AXES = ("lr", "optimizer", "momentum", "init", "l2", "l1")
+# Dataset rows take each dataset's own defaults of these (as scikit-learn's classifier comparison
+# shows every dataset as it is): the network and the training stay the compared config's.
+DATASET_ROW_DEFAULTS = ("n_samples", "noise", "n_classes")
 MAX_EPOCHS = 5000
 MAX_SAMPLES = 5000
 
@@ -142,6 +167,9 @@ class Config:
     l2: float = 0.0
     loss: str = "ce"
     diag_every: int = 10
+    # The grid: a setting to vary (a VARY key, "" for none) and its values (URL text, 2-4 of them)
+    vary: str = ""
+    values: tuple[str, ...] = ()
 
     def __post_init__(self):
         for name, value in self.dataset_defaults().items():
@@ -164,6 +192,10 @@ class Config:
         for key, value in self.act_params:
             if key not in ACT_PARAMS or not ACT_PARAMS[key][1] <= value <= ACT_PARAMS[key][2]:
                 out.append((f"p.{key}", f"{value!r} is not a valid value"))
+        try:
+            _check_grid(self)
+        except ValueError as exc:
+            out.append(("values" if self.vary in VARY else "vary", str(exc)))
         return out
 
     def dataset_defaults(self) -> dict[str, Any]:
@@ -177,7 +209,29 @@ class Config:
 
     @property
     def n_runs(self) -> int:
-        return len(self.activations) * self.n_seeds
+        """Activations x seeds x the varied setting's values (1 when nothing is varied)."""
+        return len(self.activations) * self.n_seeds * max(1, len(self.values))
+
+    @property
+    def rows(self) -> tuple[Config, ...]:
+        """The grid's rows: this config with each value of the varied setting (one row, itself,
+        when nothing is varied). Each row is a plain config (``vary=""``)."""
+        if not self.vary:
+            return (self,)
+        out = []
+        for text in self.values:
+            changes: dict[str, Any] = {self.vary: _parse_field(self.vary, text, field_types()[self.vary])}
+            if self.vary == "dataset":  # each dataset with its own data settings (DATASET_ROW_DEFAULTS)
+                spec_defaults = Config(dataset=changes["dataset"]).dataset_defaults()
+                changes.update({k: spec_defaults[k] for k in DATASET_ROW_DEFAULTS})
+            out.append(self.replace(vary="", values=(), **changes))
+        return tuple(out)
+
+    def row_label(self, row: int) -> str:
+        """The row header of one row of the grid: "lr 0.3", "batch norm on", "dataset Circles"."""
+        if not self.vary:
+            return ""
+        return f"{VARY[self.vary][0]} {value_name(self.vary, self.values[row])}"
 
     def params_for(self, activation: str) -> dict[str, float]:
         """The chosen parameter values of one activation (only those set or exposed)."""
@@ -194,12 +248,25 @@ class Config:
         return self
 
     def within_caps(self) -> tuple[Config, list[Notice]]:
-        """This config within what a shared server runs (MAX_RUNS activations x seeds: fewer seeds)."""
+        """This config within what a shared server runs (MAX_RUNS activations x seeds x values):
+        fewer seeds, then fewer values of the varied setting."""
         if self.n_runs <= MAX_RUNS:
             return self, []
-        n_seeds = max(1, MAX_RUNS // len(self.activations))
-        why = f"{self.n_runs} runs requested (activations x seeds), at most {MAX_RUNS} run"
-        return self.replace(n_seeds=n_seeds), [Notice("n_seeds", str(self.n_seeds), str(n_seeds), why)]
+        rows = max(1, len(self.values))
+        n_seeds = max(1, MAX_RUNS // (len(self.activations) * rows))
+        what = "activations x seeds x values" if self.vary else "activations x seeds"
+        why = f"{self.n_runs} runs requested ({what}), at most {MAX_RUNS} run"
+        notices = [Notice("n_seeds", str(self.n_seeds), str(n_seeds), why)] if n_seeds != self.n_seeds else []
+        cfg = self.replace(n_seeds=n_seeds)
+        if cfg.n_runs > MAX_RUNS:
+            keep = max(MIN_VALUES, MAX_RUNS // len(self.activations))
+            if keep < rows:
+                cfg = cfg.replace(values=cfg.values[:keep])
+                notices.append(Notice("values", ",".join(self.values), ",".join(cfg.values), why))
+        if cfg.n_runs > MAX_RUNS:  # even two rows of one seed are too many: no grid
+            cfg = cfg.replace(vary="", values=())
+            notices.append(Notice("vary", self.vary, "none", why))
+        return cfg, notices
 
     # ---- URL / dict round trip -------------------------------------------------------------
     def to_params(self, full: bool = False) -> dict[str, str]:
@@ -215,6 +282,8 @@ class Config:
             out["act"] = ",".join(self.activations)
         for key, value in self.act_params:
             out["p." + key] = _format(value)
+        if self.vary:
+            out["vary"], out["values"] = self.vary, ",".join(self.values)
         return out
 
     @classmethod
@@ -225,6 +294,7 @@ class Config:
         fallbacks: list[tuple[str, str, str]] = []  # (field, given, why): the value used is known later
         notices: list[Notice] = []
         act_params: dict[str, float] = {}
+        grid: dict[str, str] = {}
         for key, raw in params.items():
             raw = _last(raw)
             try:
@@ -235,12 +305,16 @@ class Config:
                 elif key.startswith("p.") and key[2:] in ACT_PARAMS:
                     _, low, high = ACT_PARAMS[key[2:]]
                     act_params[key[2:]] = _parse_number(raw, low, high, float)
+                elif key in ("vary", "values"):
+                    grid[key] = raw
                 else:
                     notices.append(Notice(_clip(key), _clip(raw), "", "unknown parameter"))
             except ValueError as exc:
                 fallbacks.append((key, _clip(raw), str(exc)))
         values["act_params"] = tuple(sorted(act_params.items()))
         cfg = cls(**values)
+        cfg, grid_notices = _with_grid(cfg, grid)
+        notices += grid_notices
         used = {"act": "the default activations", **{f"p.{k}": "the default" for k in ACT_PARAMS}}
         notices = [
             Notice(key, given, used.get(key) or _format(getattr(cfg, key)), why)
@@ -248,6 +322,93 @@ class Config:
         ] + notices
         cfg, capped = cfg.within_caps()
         return cfg, notices + capped
+
+
+def parse_values(vary: str, raw: str) -> tuple[str, ...]:
+    """The values of a varied setting from comma-separated text, each checked and written as the
+    URL writes it (duplicates dropped); ValueError naming the bad ones."""
+    if vary not in VARY:
+        raise ValueError(f"{_clip(vary)!r} cannot be varied; use one of {', '.join(VARY)}")
+    out, bad = [], []
+    for text in (t.strip() for t in raw.split(",")):
+        if not text:
+            continue
+        try:
+            value = _parse_field(vary, text, field_types()[vary])
+        except ValueError:
+            bad.append(_clip(text, 12))
+            continue
+        if vary == "dataset" and value == UPLOAD:
+            bad.append(value)
+            continue
+        formatted = _format(value)
+        if isinstance(value, float) and formatted.endswith(".0"):
+            formatted = formatted[:-2]  # "1", as a person writes it
+        if formatted not in out:
+            out.append(formatted)
+    if bad:
+        raise ValueError(f"{', '.join(bad[:4])}: not valid values of {vary}")
+    if not MIN_VALUES <= len(out) <= MAX_VALUES:
+        raise ValueError(f"{vary} needs {MIN_VALUES} to {MAX_VALUES} different values, got {len(out)}")
+    return tuple(out)
+
+
+def value_name(vary: str, text: str) -> str:
+    """A value of a varied setting as a row header says it ("on", "Adam", "full batch", "Circles")."""
+    if field_types().get(vary) is bool:
+        return "on" if text == "1" else "off"
+    if vary == "optimizer":
+        return OPTIMIZER_NAMES.get(text, text)
+    if vary == "init":
+        return {"default": "PyTorch", "uniform": "uniform"}.get(
+            text, INIT_NAMES.get(text, text).split(" /")[0]
+        )
+    if vary == "batch_size" and text == "0":
+        return "full"
+    if vary == "dataset":
+        spec = DATASETS.get(text)
+        return spec.name if spec else text
+    return text
+
+
+def _check_grid(cfg: Config) -> None:
+    if not cfg.vary:
+        if cfg.values:
+            raise ValueError("values given without a setting to vary")
+        return
+    if cfg.vary not in VARY:
+        raise ValueError(f"{_clip(cfg.vary)!r} cannot be varied; use one of {', '.join(VARY)}")
+    if parse_values(cfg.vary, ",".join(cfg.values)) != tuple(cfg.values):
+        raise ValueError(f"values {','.join(cfg.values)!r} are not written as the URL writes them")
+    if cfg.vary == "dataset":
+        if cfg.dataset == UPLOAD:
+            raise ValueError("an uploaded dataset cannot be compared with generated ones")
+        counts = {DATASETS[v].n_classes or DATASETS[v].defaults.get("n_classes") for v in cfg.values}
+        if len(counts) > 1:
+            raise ValueError("the datasets of a grid need the same number of classes")
+
+
+def _with_grid(cfg: Config, grid: dict[str, str]) -> tuple[Config, list[Notice]]:
+    """``cfg`` with the URL's ``vary`` and ``values`` (default values when none are given); a bad
+    entry falls back to no grid, or to the setting's default values, with a Notice."""
+    vary, raw = grid.get("vary", "").strip(), grid.get("values")
+    if not vary or vary == "none":
+        return cfg, [Notice("values", _clip(raw), "", "no setting to vary")] if raw else []
+    if vary not in VARY:
+        return cfg, [
+            Notice("vary", _clip(vary), "none", f"not a setting that can be varied ({', '.join(VARY)})")
+        ]
+    notices = []
+    values = VARY[vary][1]
+    if raw is not None:
+        try:
+            values = parse_values(vary, raw)
+        except ValueError as exc:
+            notices.append(Notice("values", _clip(raw), ",".join(values), str(exc)))
+    try:
+        return cfg.replace(vary=vary, values=values), notices
+    except ValueError as exc:
+        return cfg, [*notices, Notice("vary", vary, "none", str(exc).split(": ", 1)[-1])]
 
 
 @functools.cache

@@ -51,6 +51,18 @@ def make_split(cfg: Config) -> Split:
 
 
 @dataclass(frozen=True)
+class Row:
+    """One row of a comparison's grid: its header (``label``, "" without a grid), the experiment
+    that trains it and its runs there (indices into that experiment's runs, in column order:
+    activation-major, then seed)."""
+
+    index: int
+    label: str
+    experiment: Experiment
+    runs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class RunSummary:
     """One row of the summary table."""
 
@@ -58,6 +70,8 @@ class RunSummary:
     activation: str
     name: str
     seed: int
+    varied: str  # the varied setting's URL key ("" without a grid)
+    value: str  # its value in this run's row (URL text)
     epochs: int
     train_loss: float
     val_loss: float
@@ -135,10 +149,63 @@ class Experiment:
         return self.trainer.done
 
     @property
-    def run_labels(self) -> list[str]:
-        """Display label per run: the activation's name, plus the seed when there are several."""
+    def run_names(self) -> list[str]:
+        """Per run: the activation's name, plus the seed when there are several (a grid's panel title)."""
         multi = self.cfg.n_seeds > 1
         return [get_activation(a).name + (f" (seed {s})" if multi else "") for a, s in self.trainer.runs]
+
+    @property
+    def run_labels(self) -> list[str]:
+        """Display label per run: its name, and in a grid its row ("ReLU · lr 0.3")."""
+        if not self.cfg.vary:
+            return self.run_names
+        return [
+            f"{name} · {self.cfg.row_label(r)}"
+            for name, r in zip(self.run_names, self.trainer.run_rows, strict=True)
+        ]
+
+    @property
+    def runs(self) -> list[tuple[str, int]]:
+        """(activation, seed) per run."""
+        return self.trainer.runs
+
+    @property
+    def run_rows(self) -> list[int]:
+        """The grid row of each run (all 0 without a grid)."""
+        return self.trainer.run_rows
+
+    @property
+    def rows(self) -> list[Row]:
+        """The grid's rows (one, labelled "", without a grid), each with its runs in column order."""
+        rows = self.trainer.run_rows
+        return [
+            Row(r, self.cfg.row_label(r), self, tuple(k for k, rr in enumerate(rows) if rr == r))
+            for r in range(len(self.cfg.rows))
+        ]
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.split.n_classes)
+
+    @property
+    def n_runs(self) -> int:
+        return self.trainer.n_runs
+
+    @property
+    def diverged_epoch(self) -> list[int | None]:
+        return self.trainer.diverged_epoch
+
+    def history(self) -> dict[str, np.ndarray]:
+        """The trainer's per-epoch metrics ``[epochs, K]`` (as for a GridExperiment)."""
+        return self.trainer.history()
+
+    def diagnostics(self) -> dict[str, np.ndarray]:
+        """The trainer's diagnostics records (``DiagnosticsRecorder.arrays``)."""
+        return self.trainer.diagnostics.arrays()
+
+    def locate(self, run: int) -> tuple[Experiment, int]:
+        """The experiment that trains a run, and its index there (itself: one lockstep group)."""
+        return self, run
 
     @property
     def epochs_per_second(self) -> float | None:
@@ -244,6 +311,7 @@ class Experiment:
         preds = self.predictions("val")
         scores = metrics.precision_recall_f1s(self.split.y_val, preds, self.split.n_classes).tolist()
         rows = []
+        values = self.cfg.values or ("",)
         for k, (act, seed) in enumerate(self.trainer.runs):
             p, r, f1 = scores[k]
             dead = diag["dead"][-1, k] if len(diag["epochs"]) else np.zeros(1)
@@ -254,6 +322,8 @@ class Experiment:
                     activation=act,
                     name=get_activation(act).name,
                     seed=seed,
+                    varied=self.cfg.vary,
+                    value=values[self.trainer.run_rows[k]],
                     epochs=self.epoch,
                     train_loss=last_finite(hist["train_loss"][:, k]),
                     val_loss=last_finite(hist["val_loss"][:, k]),

@@ -147,7 +147,7 @@ def test_seeds_panels_are_laid_out_as_the_boundary_panels():
         assert (a.domain, a.range, a.matches) == (b.domain, b.range, b.matches)
     for a, b in zip(fig.select_yaxes(), boundary.select_yaxes(), strict=True):
         assert (a.domain, a.range, a.matches, a.scaleanchor) == (b.domain, b.range, b.matches, b.scaleanchor)
-    assert fig.layout.yaxis3.scaleanchor == "x3"  # equal aspect on the reference (bottom left) axes
+    assert fig.layout.yaxis.scaleanchor == "x"  # equal aspect on the reference (top left) axes
     assert fig.layout.margin == boundary.layout.margin
     # titles with the activation's colour swatch
     texts = [a.text for a in fig.layout.annotations]

@@ -26,11 +26,11 @@ import torch
 import torch.nn.functional as F
 
 from nnviz.activations import get_activation
-from nnviz.config import Config
+from nnviz.config import LOCKSTEP_AXES, Config
 from nnviz.data.split import Split
 from nnviz.engine import lockstep, losses
 from nnviz.engine.model import epoch_order, init_weights, layer_dims
-from nnviz.engine.optim import ADAM_BETAS, ADAM_EPS, FlatOptimizer, OptimizerState
+from nnviz.engine.optim import ADAM_BETAS, ADAM_EPS, OptimizerState, RowOptimizer
 from nnviz.engine.recorder import DiagnosticsRecorder
 
 __all__ = ["ADAM_BETAS", "ADAM_EPS", "HISTORY_KEYS", "LockstepTrainer", "TrainerState"]
@@ -71,16 +71,16 @@ class TrainerState:
 
     @classmethod
     def initial(cls, cfg: Config, split: Split) -> TrainerState:
-        """The state before the first epoch: initial weights (per seed), zero optimiser state."""
+        """The state before the first epoch: initial weights (per seed and row), zero optimiser state."""
         n_classes = int(split.n_classes)
         dims, layout = _layout(cfg, n_classes)
         k = cfg.n_runs
         params = torch.zeros(k, layout.size)
-        seed_weights = [init_weights(dims, cfg.init, seed) for seed in cfg.seeds]
+        # run k takes weights[k % (rows x seeds)]: every row of a seed starts from that seed's
+        # weights, drawn with the row's initialisation scheme (the same weights unless init varies)
+        weights = [init_weights(dims, row.init, seed) for row in cfg.rows for seed in cfg.seeds]
         slope = cfg.params_for("prelu").get("slope", 0.0)
-        layout.initialise(
-            params, seed_weights, [slope * (a == "prelu") for a in cfg.activations for _ in cfg.seeds]
-        )
+        layout.initialise(params, weights, [slope * (a == "prelu") for a in cfg.activations for _ in weights])
         return cls(
             cfg=cfg,
             n_classes=n_classes,
@@ -93,7 +93,7 @@ class TrainerState:
                 (torch.zeros(k, cfg.width, 1), torch.ones(k, cfg.width, 1)) if cfg.batch_norm else None
                 for _ in range(cfg.hidden_layers)
             ],
-            optimizer=OptimizerState.zeros(cfg.optimizer, params),
+            optimizer=OptimizerState.zeros_for([row.optimizer for row in cfg.rows], params),
             grad=torch.zeros_like(params),
             hist=torch.full((cfg.epochs, len(HISTORY_KEYS), k), float("nan")),
             epoch=0,
@@ -116,6 +116,13 @@ class TrainerState:
         return self
 
 
+def _check_lockstep(cfg: Config) -> None:
+    if cfg.vary and cfg.vary not in LOCKSTEP_AXES:
+        raise ValueError(
+            f"{cfg.vary} changes the network or the data: one trainer per value (nnviz.experiment)"
+        )
+
+
 def _layout(cfg: Config, n_classes: int) -> tuple[list[int], lockstep.Layout]:
     dims = layer_dims(2, cfg.hidden_layers, cfg.width, n_classes)
     return dims, lockstep.Layout(dims, prelu="prelu" in cfg.activations, batch_norm=cfg.batch_norm)
@@ -125,6 +132,10 @@ class LockstepTrainer:
     """Trains ``len(cfg.activations) * cfg.n_seeds`` MLPs in lockstep; ``step(n)`` advances all.
 
     Runs are ordered activation-major: run ``k`` is ``(cfg.activations[k // S], cfg.seeds[k % S])``.
+    A config that varies an optimiser setting, L1/L2 or the initialisation (``cfg.vary`` in
+    LOCKSTEP_AXES) trains all its rows here at once, ordered (activation, row, seed): run ``k`` is
+    row ``(k // S) % V`` of ``V`` (``run_rows``), with that row's learning rate, momentum, optimiser,
+    penalties and initial weights; S and V below are seeds and rows.
 
     The public interface (what the rest of nnviz uses; everything else is the engine's own):
 
@@ -145,6 +156,7 @@ class LockstepTrainer:
     """
 
     def __init__(self, cfg: Config, split: Split):
+        _check_lockstep(cfg)
         self._state = TrainerState.initial(cfg, split)
         self._build_runtime()
 
@@ -159,15 +171,19 @@ class LockstepTrainer:
     def _build_runtime(self) -> None:
         """Every attribute but ``_state``, derived from the state alone (after __init__ and unpickling)."""
         s = self._state
-        cfg, n_seeds = s.cfg, s.cfg.n_seeds
+        cfg, n_seeds, rows = s.cfg, s.cfg.n_seeds, s.cfg.rows
+        per_act = n_seeds * len(rows)  # runs per activation
         self.dims, self._layout = _layout(cfg, s.n_classes)
-        self.runs = [(a, seed) for a in cfg.activations for seed in cfg.seeds]
+        self.runs = [(a, seed) for a in cfg.activations for _ in rows for seed in cfg.seeds]
+        self.run_rows = [r for _ in cfg.activations for r in range(len(rows)) for _ in cfg.seeds]
         self._views = self._layout.views(s.params)
         self._groups = tuple(
-            lockstep.Group(get_activation(a), cfg.params_for(a), slice(i * n_seeds, (i + 1) * n_seeds))
+            lockstep.Group(get_activation(a), cfg.params_for(a), slice(i * per_act, (i + 1) * per_act))
             for i, a in enumerate(cfg.activations)
         )
-        self._opt = FlatOptimizer(cfg.optimizer, s.params, cfg.lr, cfg.momentum, s.optimizer)
+        self._opt = RowOptimizer([(r.optimizer, r.lr, r.momentum) for r in rows], self.run_rows, s.params,
+                                 s.grad, s.optimizer)  # fmt: skip
+        self._penalties = _penalties(rows, self.run_rows)
         self._wmask = self._layout.weight_mask()
         self._grad_views = self._layout.views(s.grad)  # written by every backward pass
         self._prelu_mask = torch.tensor([[[float(a == "prelu")]] for a, _ in self.runs])
@@ -391,12 +407,17 @@ class LockstepTrainer:
 
     def _backward_and_update(self, caches, dlogits, ws) -> None:
         s = self._state
-        grad, cfg = s.grad, s.cfg
+        grad = s.grad
         lockstep.backward(self._views, caches, dlogits, ws, self._prelu_mask, self._grad_views)
-        if cfg.l2:
-            grad.add_(s.params * self._wmask, alpha=cfg.l2)
-        if cfg.l1:
-            grad.add_(s.params.sign() * self._wmask, alpha=cfg.l1)
+        l1, l2 = self._penalties  # each a float (all rows alike) or a [K, 1] column per run
+        if isinstance(l2, torch.Tensor):
+            grad.addcmul_(s.params * self._wmask, l2)
+        elif l2:
+            grad.add_(s.params * self._wmask, alpha=l2)
+        if isinstance(l1, torch.Tensor):
+            grad.addcmul_(s.params.sign() * self._wmask, l1)
+        elif l1:
+            grad.add_(s.params.sign() * self._wmask, alpha=l1)
         if not self._all_alive:  # frozen runs take no step (every backward pass rewrites grad)
             grad.masked_fill_(~s.alive[:, None], 0.0)
         self._opt.step(grad)
@@ -516,6 +537,18 @@ class LockstepTrainer:
         grad = self._state.grad
         norms = [grad[:, slot["W"].start : slot["W"].stop].norm(dim=1) for slot in self._layout.slots]
         return torch.stack(norms, -1).numpy()
+
+
+def _penalties(rows, run_rows: list[int]) -> tuple:
+    """(l1, l2): each a float when every row has the same, else a ``[K, 1]`` column of each run's."""
+    out = []
+    for name in ("l1", "l2"):
+        values = [getattr(row, name) for row in rows]
+        if len(set(values)) == 1:
+            out.append(values[0])
+        else:
+            out.append(torch.tensor([[values[r]] for r in run_rows], dtype=torch.float32))
+    return tuple(out)
 
 
 def _metrics(loss: torch.Tensor, correct: torch.Tensor) -> torch.Tensor:

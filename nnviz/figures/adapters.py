@@ -16,22 +16,34 @@ from nnviz.analysis.boundary import quantize
 from nnviz.figures import boundary, curves, diagnostics, raster, style
 
 if TYPE_CHECKING:
-    from nnviz.experiment import Experiment
+    from nnviz.experiment import Experiment, Row
 
 REPORT_RESOLUTION = 120  # the boundary grid of the HTML report's panels
 
 
 def run_colors(exp: Experiment) -> list[str]:
     """Each run's colour: its activation's, in every view (all seeds of an activation share it)."""
-    return [style.activation_color(act) for act, _ in exp.trainer.runs]
+    return [style.activation_color(act) for act, _ in exp.runs]
 
 
-def boundary_titles(exp: Experiment) -> list[str]:
-    """Each run's label and its latest validation accuracy, "untrained" before the first step, "in
-    epoch 1" until the first epoch ends, and "diverged at epoch N" once it diverged."""
+def panels(exp: Experiment) -> list[tuple[Row, int]]:
+    """The boundary panels in order: (row of the grid, run index in ``row.experiment``), row by row
+    (for an experiment without a grid: its runs in order)."""
+    return [(row, k) for row in exp.rows for k in row.runs]
+
+
+def panel_colors(exp: Experiment) -> list[str]:
+    """Each boundary panel's colour (its activation's), in panel order."""
+    return [style.activation_color(row.experiment.runs[k][0]) for row, k in panels(exp)]
+
+
+def run_titles(exp: Experiment, short: bool = False) -> list[str]:
+    """Each run's label (``short``: its name alone, for a grid's panels) and its latest validation
+    accuracy, "untrained" before the first step, "in epoch 1" until the first epoch ends, and
+    "diverged at epoch N" once it diverged; in run order of ``exp`` (an Experiment: one group)."""
     hist = exp.trainer.history()["val_acc"]
     titles = []
-    for k, label in enumerate(exp.run_labels):
+    for k, label in enumerate(exp.run_names if short else exp.run_labels):
         diverged = exp.trainer.diverged_epoch[k]
         if diverged is not None:
             titles.append(f"{label} · diverged at epoch {diverged}")
@@ -44,21 +56,30 @@ def boundary_titles(exp: Experiment) -> list[str]:
     return titles
 
 
+def boundary_titles(exp: Experiment) -> list[str]:
+    """The boundary panels' titles (run_titles), in panel order; in a grid, whose row headers name
+    the rows, a title names the activation (and seed) alone."""
+    per_row = {id(row.experiment): run_titles(row.experiment, bool(exp.cfg.vary)) for row in exp.rows}
+    return [per_row[id(row.experiment)][k] for row, k in panels(exp)]
+
+
 FLAT_MARGIN = 0.05  # a panel whose top class probability stays within this of 1/C everywhere is "flat"
 
 
-def panel_states(exp: Experiment, probs: np.ndarray) -> tuple[list[bool], list[str | None]]:
+def panel_states(exp: Experiment, probs: np.ndarray, runs=None) -> tuple[list[bool], list[str | None]]:
     """Which panels to grey out (diverged runs: their frozen weights mean nothing) and each panel's
     note: why it is grey, or that its outputs sit near 1/C everywhere (else the panel is blank white).
-    ``probs``: [K, R, R, C] on the panel grid."""
+    ``probs``: [k, R, R, C] on the panel grid, of ``runs`` (run indices of ``exp``, default all)."""
     top = np.nan_to_num(np.asarray(probs, dtype=np.float32), nan=0.0).max(-1).max(axis=(1, 2))
     c = probs.shape[-1]
+    runs = range(exp.trainer.n_runs) if runs is None else runs
     muted, notes = [], []
-    for k, epoch in enumerate(exp.trainer.diverged_epoch):
+    for i, k in enumerate(runs):
+        epoch = exp.trainer.diverged_epoch[k]
         muted.append(epoch is not None)
         if epoch is not None:
             notes.append(f"diverged at epoch {epoch}:<br>weights frozen, boundary meaningless")
-        elif exp.epoch and top[k] < 1 / c + FLAT_MARGIN:
+        elif exp.epoch and top[i] < 1 / c + FLAT_MARGIN:
             share = "50%" if c == 2 else f"{1 / c:.0%} for every class"
             notes.append(
                 f"outputs within {FLAT_MARGIN:.0%} of {share} everywhere:<br>the line is barely decided"
@@ -68,77 +89,125 @@ def panel_states(exp: Experiment, probs: np.ndarray) -> tuple[list[bool], list[s
     return muted, notes
 
 
+def _row_boundary(row: Row, resolution: int):
+    """A row's grid and its runs' probabilities (uint8) on it."""
+    grid, probs = row.experiment.boundary(resolution)
+    return grid, quantize(probs[list(row.runs)])
+
+
 def experiment_boundary_figure(exp: Experiment, resolution: int, *, titles=None, predictions=None, **kw):
-    """The experiment's decision boundaries (on the page and in the report): the grid at
-    ``resolution``, the data, ``titles`` (default: boundary_titles) and rings on the points that
-    ``predictions`` ((train, val) predicted classes, default: the current ones; (None, None): no
-    rings) get wrong.
-    ``kw``: the rest of boundary.boundary_figure's keywords."""
-    grid, probs = exp.boundary(resolution)
-    X_train, y_train = exp.data_xy("train")
-    X_val, y_val = exp.data_xy("val")
-    pred_train, pred_val = predictions or (exp.predictions("train"), exp.predictions("val"))
-    muted, notes = panel_states(exp, probs)
-    show_val = kw.get("show_val", True)
-    n_points = len(X_train) + show_val * len(X_val)
-    if pred_train is None and pred_val is None and style.points_as_pixels(len(probs), n_points):
-        kw["pictures"] = experiment_picture(
-            exp, resolution, show_val=show_val, discretize=kw.get("discretize", False)
-        )
-    return boundary.boundary_figure(
-        grid.xs, grid.ys, quantize(probs), titles=titles or boundary_titles(exp), X_train=X_train,
-        y_train=y_train, X_val=X_val, y_val=y_val, pred_train=pred_train, pred_val=pred_val,
-        n_classes=exp.split.n_classes, muted=muted, notes=notes, **kw,
-    )  # fmt: skip
+    """The experiment's decision boundaries (on the page and in the report), one block of panels per
+    row of its grid: the grid at ``resolution``, the data, ``titles`` (panel order, default:
+    boundary_titles) and rings on the points the runs get wrong (``predictions=(None, None)``: no
+    rings; else the current predictions).
+    ``kw``: boundary.grid_boundary_figure's keywords, and ``title_colors`` (panel order)."""
+    titles = list(titles or boundary_titles(exp))
+    colors = kw.pop("title_colors", None)
+    rings = predictions is None or any(p is not None for p in predictions)
+    show_val, discretize = kw.get("show_val", True), kw.get("discretize", False)
+    blocks, i = [], 0
+    for row in exp.rows:
+        e, runs = row.experiment, list(row.runs)
+        grid, probs = _row_boundary(row, resolution)
+        X_train, y_train = e.data_xy("train")
+        X_val, y_val = e.data_xy("val")
+        pred = (e.predictions("train")[runs], e.predictions("val")[runs]) if rings else (None, None)
+        muted, notes = panel_states(e, probs, runs)
+        n_points = len(X_train) + show_val * len(X_val)
+        pictures = None
+        if not rings and style.points_as_pixels(exp.n_runs, n_points):
+            pictures = _row_picture(exp, row, resolution, show_val, discretize)
+        blocks.append(boundary.Block(
+            grid.xs, grid.ys, probs, titles[i : i + len(runs)], X_train, y_train, X_val, y_val, *pred,
+            muted=muted, notes=notes, title_colors=colors[i : i + len(runs)] if colors else None,
+            pictures=pictures, label=row.label,
+        ))  # fmt: skip
+        i += len(runs)
+    return boundary.grid_boundary_figure(blocks, n_classes=exp.n_classes, **kw)
 
 
 def experiment_shading(
     exp: Experiment, resolution: int, *, discretize: bool = False, show_val: bool = True
 ) -> list[str]:
     """The PNG data URIs of the boundary panels' shading, as experiment_boundary_figure draws them
-    without rings (with the data drawn in when it draws them so: style.points_as_pixels)."""
-    if style.points_as_pixels(exp.trainer.n_runs, len(exp.split.X_train) + show_val * len(exp.split.X_val)):
-        return experiment_picture(exp, resolution, show_val=show_val, discretize=discretize)
-    grid, probs = exp.boundary(resolution)
-    muted = [epoch is not None for epoch in exp.trainer.diverged_epoch]
-    images = boundary.shading_images(
-        quantize(probs), grid.xs, grid.ys, exp.split.n_classes, discretize, muted
-    )
-    return [image["source"] for image in images]
+    without rings (with the data drawn in when it draws them so: style.points_as_pixels); panel order."""
+    out = []
+    for row in exp.rows:
+        e = row.experiment
+        if style.points_as_pixels(exp.n_runs, len(e.split.X_train) + show_val * len(e.split.X_val)):
+            out += _row_picture(exp, row, resolution, show_val, discretize)
+            continue
+        grid, probs = _row_boundary(row, resolution)
+        muted = [e.trainer.diverged_epoch[k] is not None for k in row.runs]
+        images = boundary.shading_images(probs, grid.xs, grid.ys, e.n_classes, discretize, muted)
+        out += [image["source"] for image in images]
+    return out
 
 
 def experiment_picture(exp: Experiment, resolution: int, *, show_val: bool = True, discretize: bool = False):
     """The boundary panels as plain pictures (PNG data URIs: shading and data, no rings), as
-    experiment_boundary_figure draws them, for a page's first paint."""
+    experiment_boundary_figure draws them, for a page's first paint; panel order."""
+    return [s for row in exp.rows for s in _row_picture(exp, row, resolution, show_val, discretize)]
 
+
+def _row_picture(exp, row: Row, resolution: int, show_val: bool, discretize: bool) -> list[str]:
     def compute():
-        grid, probs = exp.boundary(resolution)
-        X_train, y_train = exp.data_xy("train")
-        X_val, y_val = exp.data_xy("val")
+        e = row.experiment
+        grid, probs = _row_boundary(row, resolution)
+        X_train, y_train = e.data_xy("train")
+        X_val, y_val = e.data_xy("val")
         return raster.picture_panels(
-            grid.xs, grid.ys, quantize(probs), X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
-            n_classes=exp.split.n_classes, show_val=show_val, discretize=discretize,
-            muted=[epoch is not None for epoch in exp.trainer.diverged_epoch],
+            grid.xs, grid.ys, probs, X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
+            n_classes=e.n_classes, show_val=show_val, discretize=discretize,
+            muted=[e.trainer.diverged_epoch[k] is not None for k in row.runs],
         )  # fmt: skip
 
-    return exp.cached(("picture", resolution, show_val, discretize), compute)
+    return row.experiment.cached(("picture", resolution, show_val, discretize, row.runs), compute)
+
+
+def grid_columns(exp: Experiment, most: int = 4) -> int:
+    """Panels to a line: a grid's columns (its activations x seeds) up to ``most`` wide, else
+    ``most`` (no wider than the runs)."""
+    if exp.cfg.vary:
+        return max(1, min(len(exp.rows[0].runs), 6))
+    return max(1, min(most, exp.n_runs))
+
+
+DASHES = ("solid", "dash", "dot", "dashdot")  # a grid's rows in the curves (one line style each)
+
+
+def run_dashes(exp: Experiment) -> list[str] | None:
+    """Each run's line style in the curves: its grid row's (None without a grid)."""
+    if not exp.cfg.vary:
+        return None
+    return [DASHES[r % len(DASHES)] for r in exp.run_rows]
+
+
+def rows_note(exp: Experiment) -> str | None:
+    """What each line style of a grid's curves stands for: "solid: lr 0.003<br>dashed: lr 0.3"."""
+    if not exp.cfg.vary:
+        return None
+    names = {"solid": "solid", "dash": "dashed", "dot": "dotted", "dashdot": "dash-dot"}
+    return "<br>".join(f"{names[DASHES[r % len(DASHES)]]}: {row.label}" for r, row in enumerate(exp.rows))
 
 
 def report_figures(exp: Experiment) -> list[tuple[str, object]]:
     """(heading, figure) pairs: boundaries, curves, confusion matrices, diagnostics."""
     colors = run_colors(exp)
-    panels = experiment_boundary_figure(
-        exp, REPORT_RESOLUTION, ncols=min(4, exp.trainer.n_runs), title_colors=colors
+    figure = experiment_boundary_figure(
+        exp, REPORT_RESOLUTION, ncols=grid_columns(exp), title_colors=panel_colors(exp)
     )
     return [
-        ("Decision boundaries", panels),
+        ("Decision boundaries", figure),
         (
             "Loss and accuracy",
             curves.curves_figure(
-                exp.trainer.history(),
+                exp.history(),
                 labels=exp.run_labels,
                 colors=colors,
-                diverged=exp.trainer.diverged_epoch,
+                diverged=exp.diverged_epoch,
+                dashes=run_dashes(exp),
+                rows_note=rows_note(exp),
             ),
         ),
         (
@@ -147,8 +216,6 @@ def report_figures(exp: Experiment) -> list[tuple[str, object]]:
         ),
         (
             "Diagnostics",
-            diagnostics.diagnostics_figure(
-                exp.trainer.diagnostics.arrays(), labels=exp.run_labels, colors=colors
-            ),
+            diagnostics.diagnostics_figure(exp.diagnostics(), labels=exp.run_labels, colors=colors),
         ),
     ]

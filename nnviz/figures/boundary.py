@@ -7,6 +7,8 @@ no torch. Multi-class shading travels as one PNG per run, so a live update is a 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -32,6 +34,28 @@ from nnviz.figures.style import (
 _TRAIN_MARKER = dict(size=6)  # circles; the white edge comes from BOUNDARY_TEMPLATE
 _VAL_MARKER = dict(symbol="triangle-up", size=8)
 _RING_MARKER = dict(symbol="circle-open", size=11, color=INK, line=dict(color=INK, width=1.5))
+
+
+@dataclass
+class Block:
+    """One row of a grid of boundary panels (all the panels of an ungridded figure): its grid, the
+    probabilities of its runs on it, its data and its runs' predictions (see boundary_figure)."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    probs: np.ndarray  # [k, R, R, C]
+    titles: list
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    pred_train: np.ndarray | None = None  # [k, N]
+    pred_val: np.ndarray | None = None
+    muted: list | None = None
+    notes: list | None = None
+    title_colors: list | None = None
+    pictures: list | None = None  # the panels' pictures with the data drawn in, when already made
+    label: str = ""  # the row header ("lr 0.3"), "" for none
 
 
 def boundary_figure(
@@ -61,49 +85,149 @@ def boundary_figure(
     panels' pictures (raster.picture_panels) instead of as markers, and have no hover;
     ``pictures``: those pictures when the caller has them already (for these arguments).
     """
-    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
-    probs = check_probs(probs, xs, ys, n_classes, len(titles))
-    ncols = max(1, min(ncols, len(probs)))
-    aspect = np.clip((ys[-1] - ys[0]) / (xs[-1] - xs[0]), 0.45, 1.3)  # panels keep the data's aspect
-    height = -(-len(probs) // ncols) * (min(0.93 * width / ncols * aspect, 360) + 44) + 70
-    layout, grid_ref = panel_grid(
-        len(probs), ncols, titles, title_colors, shared=True, height=height, template=BOUNDARY_TEMPLATE_SPEC
+    block = Block(
+        np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64), probs, list(titles), X_train,
+        y_train, X_val, y_val, pred_train, pred_val, muted, notes, title_colors, pictures,
+    )  # fmt: skip
+    return grid_boundary_figure(
+        [block], n_classes=n_classes, show_val=show_val, discretize=discretize, ncols=ncols, width=width
     )
-    colors = class_colors(n_classes)
-    parts = [("train", X_train, y_train, pred_train), ("val", X_val, y_val, pred_val)][: 2 if show_val else 1]
-    n_points = sum(len(X) for _, X, _, _ in parts)
-    pixels = points_as_pixels(len(probs), n_points)
-    if pixels:
-        images = [_placed(source, xs, ys) for source in pictures or picture_panels(
-            xs, ys, probs, X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val, n_classes=n_classes,
-            show_val=show_val, discretize=discretize, muted=muted, pred_train=pred_train, pred_val=pred_val,
-        )]  # fmt: skip
-    else:
-        images = shading_images(probs, xs, ys, n_classes, discretize, muted)
-    traces, density = [], point_density(n_points)
-    for k in range(len(probs)):  # the panels' axes are x, x2, x3, ... row by row
-        axes = dict(xaxis=f"x{axis_id(k + 1)}", yaxis=f"y{axis_id(k + 1)}")
-        images[k].update(xref=axes["xaxis"], yref=axes["yaxis"])
-        if not pixels:
-            traces += [dict(t, **axes) for t in point_traces(parts, k, colors, density)]
-    if pixels:  # the legend's entries alone
-        empty = [
-            (p, X[:0], y[:0], None if pred is None else np.asarray(pred)[:, :0]) for p, X, y, pred in parts
-        ]
-        traces += [t for t in point_traces(empty, 0, colors) if t.get("showlegend")]
+
+
+ROW_LABEL_MARGIN = 30  # px left of the panels for a grid's row headers
+
+
+def grid_boundary_figure(
+    blocks: list[Block], *, n_classes, show_val=True, discretize=False, ncols=4, width=NOMINAL_WIDTH
+) -> go.Figure:
+    """A grid of decision boundaries: one block of panels per row of the grid (each starting a new
+    line of panels, ``ncols`` to a line, its header on the left), each block on its own grid and
+    data. A block's panels share their axes (zooming one zooms the block); all blocks share them
+    when their grids agree. One block without a label is boundary_figure's figure."""
+    for b in blocks:
+        b.xs, b.ys = np.asarray(b.xs, dtype=np.float64), np.asarray(b.ys, dtype=np.float64)
+        b.probs = check_probs(b.probs, b.xs, b.ys, n_classes, len(b.titles))
+    ncols = max(1, min(ncols, max(len(b.probs) for b in blocks)))
+    lines = [-(-len(b.probs) // ncols) for b in blocks]  # lines of panels per block
+    same = all(np.array_equal(b.xs, blocks[0].xs) and np.array_equal(b.ys, blocks[0].ys) for b in blocks)
+    labelled = any(b.label for b in blocks)
+    inner = width - (ROW_LABEL_MARGIN if labelled else 0)
+    line_heights = []
+    for b, n in zip(blocks, lines, strict=True):
+        aspect = np.clip(
+            (b.ys[-1] - b.ys[0]) / (b.xs[-1] - b.xs[0]), 0.45, 1.3
+        )  # panels keep the data's aspect
+        line_heights += [min(0.93 * inner / ncols * aspect, 280 if labelled else 360) + 44] * n
+    height = sum(line_heights) + 70
+    titles = [t for b in blocks for t in _cells(b.titles, ncols)]
+    colors = [c for b in blocks for c in _cells(b.title_colors or [None] * len(b.titles), ncols)]
+    layout, grid_ref = panel_grid(
+        len(titles), ncols, titles, colors, shared=False, height=height, template=BOUNDARY_TEMPLATE_SPEC,
+        hspace=0.02,
+    )  # fmt: skip
+    class_cols = class_colors(n_classes)
+    traces, images, annotations = [], [], layout["annotations"]
+    cell = 0  # the first cell of the block (cells are ncols to a line, row by row)
+    roots = []  # (x axis, y axis) that a block's axes match
+    any_rings = False
+    for b, n_lines in zip(blocks, lines, strict=True):
+        parts = [("train", b.X_train, b.y_train, b.pred_train), ("val", b.X_val, b.y_val, b.pred_val)]
+        parts = parts[: 2 if show_val else 1]
+        n_points = sum(len(X) for _, X, _, _ in parts)
+        pixels = points_as_pixels(sum(len(x.probs) for x in blocks), n_points)
+        if pixels:
+            pictures = b.pictures or picture_panels(
+                b.xs, b.ys, b.probs, X_train=b.X_train, y_train=b.y_train, X_val=b.X_val, y_val=b.y_val,
+                n_classes=n_classes, show_val=show_val, discretize=discretize, muted=b.muted,
+                pred_train=b.pred_train, pred_val=b.pred_val,
+            )  # fmt: skip
+            block_images = [_placed(source, b.xs, b.ys) for source in pictures]
+        else:
+            block_images = shading_images(b.probs, b.xs, b.ys, n_classes, discretize, b.muted)
+        density = _panel_density(n_points, inner / ncols)
+        root = roots[0] if same and roots else (axis_id(cell + 1), axis_id(cell + 1))
+        roots.append(root)
+        for k in range(len(b.probs)):
+            s = axis_id(cell + k + 1)
+            axes = dict(xaxis=f"x{s}", yaxis=f"y{s}")
+            block_images[k].update(xref=axes["xaxis"], yref=axes["yaxis"])
+            if not pixels:
+                traces += [
+                    dict(t, **axes)
+                    for t in point_traces(parts, k, class_cols, density)
+                    if not t.get("showlegend")
+                ]
+            note = (b.notes or [None] * len(b.probs))[k]
+            if note:
+                annotations.append(dict(
+                    text=note, showarrow=False, xref=f"x{s} domain", yref=f"y{s} domain", x=0.5, y=0.97,
+                    yanchor="top", font=dict(size=11, color=INK), bgcolor="rgba(255,255,255,0.85)", borderpad=3,
+                ))  # fmt: skip
+        _block_axes(layout, cell, len(b.probs), n_lines * ncols, ncols, root, b.xs, b.ys)
+        if b.label:
+            y_dom = [layout[f"yaxis{axis_id(cell + 1 + i * ncols)}"]["domain"] for i in range(n_lines)]
+            annotations.append(dict(
+                text=f"<b>{b.label}</b>", showarrow=False, textangle=-90, xref="paper", yref="paper",
+                x=0, xshift=-34, xanchor="right", y=(y_dom[-1][0] + y_dom[0][1]) / 2, yanchor="middle",
+                font=dict(size=13, color=INK),
+            ))  # fmt: skip
+        images += block_images
+        any_rings |= any(pred is not None for *_, pred in parts)
+        cell += n_lines * ncols
+    first = blocks[0]
+    parts0 = [
+        ("train", first.X_train[:0], first.y_train[:0], None),
+        ("val", first.X_val[:0], first.y_val[:0], None),
+    ]
+    parts0 = parts0[: 2 if show_val else 1]
+    if any_rings:  # legend entry for the rings, even when run 0 gets everything right
+        parts0[0] = ("train", first.X_train[:0], first.y_train[:0], np.zeros((1, 0), dtype=np.int64))
+    traces += [t for t in point_traces(parts0, 0, class_cols) if t.get("showlegend")]
     if n_classes == 2:  # an empty trace that carries the P(class 1) colour bar
         traces.append(dict(type="scatter", x=[None], y=[None], marker=dict(color=[0], coloraxis="coloraxis"),
                            showlegend=False, hoverinfo="skip"))  # fmt: skip
     layout["images"] = images
-    for k, note in enumerate(notes or []):
-        if note:
-            s = axis_id(k + 1)
-            layout["annotations"].append(dict(
-                text=note, showarrow=False, xref=f"x{s} domain", yref=f"y{s} domain", x=0.5, y=0.97,
-                yanchor="top", font=dict(size=11, color=INK), bgcolor="rgba(255,255,255,0.85)", borderpad=3,
-            ))  # fmt: skip
-    boundary_layout(layout, xs, ys, n_classes, discretize)
+    boundary_layout(layout, n_classes, discretize, left=40 + (ROW_LABEL_MARGIN if labelled else 0))
+    layout["meta"] = dict(nominalWidth=round(width))  # charts.js fits the height to the real width
     return build_figure(traces, layout, grid_ref)
+
+
+def _panel_density(n_points: int, panel_px: float) -> tuple[float, float]:
+    """point_density's (size factor, opacity), markers smaller still in narrow panels (a grid's):
+    full size from ~220 px, so that rings and points do not bury a small panel's boundary."""
+    factor, opacity = point_density(n_points)
+    shrink = float(np.clip(panel_px / 220.0, 0.6, 1.0))
+    return factor * shrink, opacity if shrink == 1.0 else min(opacity, 0.9)
+
+
+def _cells(values: list, ncols: int) -> list:
+    """A block's per-panel values padded to whole lines of ``ncols`` cells."""
+    values = list(values)
+    return values + [None if values and values[0] is None else ""] * (-len(values) % ncols)
+
+
+def _block_axes(layout: dict, first: int, n: int, n_cells: int, ncols: int, root, xs, ys) -> None:
+    """A block's axes: its grid's ranges, matched to ``root`` (its first panel's, or the figure's),
+    tick labels on its last line and first column, its empty cells hidden, equal aspect."""
+    dx, dy = xs[1] - xs[0], ys[1] - ys[0]
+    x_root, y_root = root
+    for i in range(n_cells):
+        s = axis_id(first + i + 1)
+        x_axis, y_axis = layout[f"xaxis{s}"], layout[f"yaxis{s}"]
+        x_axis["range"] = [xs[0] - dx / 2, xs[-1] + dx / 2]
+        y_axis["range"] = [ys[0] - dy / 2, ys[-1] + dy / 2]
+        if s != x_root:
+            x_axis["matches"] = f"x{x_root}"
+        if s != y_root:
+            y_axis["matches"] = f"y{y_root}"
+        if i >= n:  # an empty cell (its axes match too: one zoom for all)
+            x_axis["visible"] = y_axis["visible"] = False
+            continue
+        x_axis["showticklabels"] = i + ncols >= n
+        y_axis["showticklabels"] = i % ncols == 0
+        y_axis["constraintoward"] = "top"  # the panel right under its title (extra space below it)
+    if axis_id(first + 1) == y_root:  # equal aspect: the block's root y axis anchored to its x axis
+        layout[f"yaxis{y_root}"].update(scaleanchor=f"x{x_root}", scaleratio=1)
 
 
 def shading_images(probs, xs, ys, n_classes: int, discretize: bool = False, muted=None) -> list[dict]:
@@ -211,18 +335,18 @@ def _ring_trace(parts, run: int, *, with_classes: bool, density=(1.0, 1.0)) -> d
     )  # fmt: skip
 
 
-def boundary_layout(layout: dict, xs, ys, n_classes: int, discretize: bool) -> None:
-    """Finish a boundary panels' ``layout`` (style.panel_grid's, shared axes): the grid's ranges,
-    equal aspect, the class colour scale (its bar for two classes) and the legend, in a bottom margin
-    of fixed size."""
-    dx, dy = xs[1] - xs[0], ys[1] - ys[0]
-    for axis in axes_of(layout, "x"):  # every panel's, the hidden ones too
-        axis["range"] = [xs[0] - dx / 2, xs[-1] + dx / 2]
-    for axis in axes_of(layout, "y"):
-        axis["range"] = [ys[0] - dy / 2, ys[-1] + dy / 2]
-    # Equal aspect: anchor the reference y axis (bottom left, the one the others match) to its x axis.
-    ref = next(axis for axis in axes_of(layout, "y") if "matches" not in axis)
-    ref.update(scaleanchor=ref["anchor"], scaleratio=1)
+def shared_ranges(layout: dict, xs, ys, n: int, ncols: int) -> None:
+    """Lay out the ``n`` shared panels of a layout (style.panel_grid's) as one block of a boundary
+    grid: ranged to the grid, every axis matching the first panel's, equal aspect."""
+    for axis in [*axes_of(layout, "x"), *axes_of(layout, "y")]:
+        axis.pop("matches", None)
+    n_cells = len(axes_of(layout, "x"))
+    _block_axes(layout, 0, n, n_cells, ncols, ("", ""), np.asarray(xs), np.asarray(ys))
+
+
+def boundary_layout(layout: dict, n_classes: int, discretize: bool, left: int = 40) -> None:
+    """Finish a boundary panels' ``layout`` (axes ranged by _block_axes): the class colour scale
+    (its bar for two classes) and the legend, in a bottom margin of fixed size."""
     c0, c1 = (rgba(color, SHADE) for color in CLASS_COLORS[:2])  # over white: the PNG's tints
     scale = [[0, c0], [0.5, c0], [0.5, c1], [1, c1]] if discretize else [[0, c0], [0.5, "white"], [1, c1]]
     # Under the panels, in a bottom margin of fixed size (no automatic margin: the layout is known
@@ -236,7 +360,7 @@ def boundary_layout(layout: dict, xs, ys, n_classes: int, discretize: bool) -> N
         tickvals=[0, 50, 100], ticktext=["0%", "50%", "100%"], tickfont=dict(size=11), outlinewidth=0,
     )  # fmt: skip
     layout.update(
-        height=height, margin=dict(l=40, r=10, t=30, b=bottom, autoexpand=False), hovermode="closest",
+        height=height, margin=dict(l=left, r=10, t=30, b=bottom, autoexpand=False), hovermode="closest",
         uirevision="boundary",
         coloraxis=dict(colorscale=scale, cmin=0, cmax=100, showscale=n_classes == 2, colorbar=colorbar),
         legend=dict(orientation="h", x=0, y=(bottom - 43) / height, yref="container", yanchor="top"),

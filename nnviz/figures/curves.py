@@ -30,7 +30,9 @@ _CURVE_KEYS = ("train_loss", "val_loss", "train_acc", "val_acc")
 _NOTE = dict(size=11, color=MUTED)
 
 
-def curves_figure(history, *, labels, colors, groups=None, stacked=False, diverged=None) -> go.Figure:
+def curves_figure(
+    history, *, labels, colors, groups=None, stacked=False, diverged=None, dashes=None, rows_note=None
+) -> go.Figure:  # fmt: skip
     """Loss (log scale) and accuracy over epochs: train solid, validation dashed, one colour per run.
 
     Parameters
@@ -42,17 +44,22 @@ def curves_figure(history, *, labels, colors, groups=None, stacked=False, diverg
         (geometric for the loss) in the colour of its first run, instead of the single runs.
     diverged : K epochs (or None) at which runs diverged: an ✕ on their loss curve, with a note.
         The loss axis ends at LOSS_CAP; what lies beyond is said in the loss panel's title.
+    dashes : K line styles (a grid: one per row, ``rows_note`` saying which is which, e.g. "solid:
+        lr 0.003, dashed: lr 0.3"); then train is a thin faint line and validation a thick one.
     """
     # panel 1 (loss) on axes x / y, panel 2 (accuracy) on x2 / y2, 0.1 (side by side) or 0.16 apart
     layout, domains, grid_ref = grid_layout(*((2, 1) if stacked else (1, 2)), hspace=0.1, vspace=0.16)
     axes = {"loss": dict(xaxis="x", yaxis="y"), "acc": dict(xaxis="x2", yaxis="y2")}
     idx = _decimate(len(history["train_loss"]))
     traces = []
+    series_dashes = None
+    if dashes is not None:
+        series_dashes = list(dashes) if groups is None else [dashes[list(r)[0]] for _, r in groups]
     for s, (label, color, series) in enumerate(_curve_series(history, labels, colors, groups)):
         for key in _CURVE_KEYS:
             mean, band = series[key]
             new = [] if band is None else _band_traces(idx, band, color, s)
-            new.append(_curve_trace(idx, mean, label, color, s, key))
+            new.append(_curve_trace(idx, mean, label, color, s, key, series_dashes and series_dashes[s]))
             traces += [dict(t, **axes[key.split("_")[1]]) for t in new]
     for axis in axes_of(layout, "x"):
         axis.update(title=dict(text="epoch", font=dict(size=12)), rangemode="tozero")
@@ -63,14 +70,17 @@ def curves_figure(history, *, labels, colors, groups=None, stacked=False, diverg
     over = bool(np.any(np.nan_to_num(losses, nan=0.0) > LOSS_CAP))
     loss_title = "Loss (log scale" + (f"; cut at {LOSS_CAP:g})" if over else ")")
     layout["yaxis2"].update(tickformat=".0%", range=[0, 1.02])  # no jumps while live
-    legend = dict(title=dict(text="solid: train<br>dashed: validation<br>", font=_NOTE))
+    how = "solid: train<br>dashed: validation<br>"
+    if dashes is not None:
+        how = f"{rows_note or 'line style: row'}<br>thin: train, thick: validation<br>"
+    legend = dict(title=dict(text=how, font=_NOTE))
     layout.update(
         annotations=cell_titles((loss_title, "Accuracy"), domains, size=13), template=TEMPLATE_SPEC,
         height=560 if stacked else 340, margin=dict(l=50, r=10, t=30, b=40), hovermode="x unified",
         legend=legend, uirevision="curves",
     )  # fmt: skip
     if stacked:  # a narrow column: the legend goes below, not beside; one "epoch" title at the bottom
-        title = dict(text="solid: train, dashed: validation<br>", font=_NOTE, side="top")
+        title = dict(text=how.replace("<br>", ", ", 1), font=_NOTE, side="top")
         layout.update(
             legend=dict(orientation="h", y=-0.12, x=0, title=title), margin=dict(l=50, r=10, t=30, b=10)
         )
@@ -130,11 +140,18 @@ def _epochs(idx: np.ndarray) -> dict:
     return dict(x0=int(idx[0]) + 1 if len(idx) else 1, dx=int(idx[1] - idx[0]) if len(idx) > 1 else 1)
 
 
-def _curve_trace(idx: np.ndarray, values: np.ndarray, label: str, color: str, group: int, key: str) -> dict:
+def _curve_trace(
+    idx: np.ndarray, values: np.ndarray, label: str, color: str, group: int, key: str, dash: str | None = None
+) -> dict:  # fmt: skip
+    """One curve; with a row's ``dash`` (a grid) train is thin and faint, validation thick."""
     val = key.startswith("val")
     line = dict(color=color, width=2, dash="dash" if val else "solid")
+    extra = {}
+    if dash is not None:
+        line = dict(color=color, width=2.4 if val else 1.2, dash=dash)
+        extra = {} if val else dict(opacity=0.45)
     return dict(
-        _epochs(idx), type="scatter", y=f32(values[idx]), mode="lines",
+        **extra, **_epochs(idx), type="scatter", y=f32(values[idx]), mode="lines",
         name=f"{label} (val)" if val else label,
         legendgroup=str(group), showlegend=key == "train_loss", line=line,
         hovertemplate="%{y:.1%}" if key.endswith("acc") else "%{y:.3g}",

@@ -18,6 +18,7 @@ from nnviz.figures.boundary import (
     boundary_layout,
     point_traces,
     shading_images,
+    shared_ranges,
 )
 from nnviz.figures.style import (
     BOUNDARY_TEMPLATE_SPEC,
@@ -192,7 +193,9 @@ def agreement_figure(
         ))  # fmt: skip
         if parts:
             traces += [dict(t, **axes) for t in point_traces(parts, a, class_colors(n_classes), density)]
-    boundary_layout(layout, xs, ys, n_classes, False)
+    shared_ranges(layout, xs, ys, n, ncols)
+    layout["meta"] = dict(nominalWidth=round(width))  # sized as the boundary panels (charts.js)
+    boundary_layout(layout, n_classes, False)
     colorbar = dict(
         layout["coloraxis"]["colorbar"], tickvals=[0, 25, 50], ticktext=["0%", "25%", "50%"],
         title=dict(text="seeds off the majority", side="top", font=dict(size=11)),

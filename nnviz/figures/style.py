@@ -206,14 +206,15 @@ def panel_titles(titles, colors=None) -> list[str]:
 
 
 def panel_grid(
-    n: int, ncols: int, titles, colors=None, *, shared: bool, height: float, template=TEMPLATE_SPEC
-):
+    n: int, ncols: int, titles, colors=None, *, shared: bool, height: float, template=TEMPLATE_SPEC,
+    hspace: float | None = None,
+):  # fmt: skip
     """Layout of ``n`` panels in rows of ``ncols``, with titles, and its grid reference."""
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
     titles = panel_titles(titles, colors)
     layout, domains, grid_ref = grid_layout(
-        nrows, ncols, hspace=0.02 if shared else 0.04, vspace=min(44 / height, 0.9 / max(nrows - 1, 1)),
+        nrows, ncols, hspace=hspace if hspace is not None else 0.02 if shared else 0.04, vspace=min(44 / height, 0.9 / max(nrows - 1, 1)),
         share_x=shared, share_y="all" if shared else None,
     )  # fmt: skip
     for i in range(n, nrows * ncols):  # hide empty cells; the panel above shows the x ticks

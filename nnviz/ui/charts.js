@@ -132,11 +132,28 @@ function draw(Plotly, div, spec) {
     if (figure.layout && figure.layout.height) div.style.minHeight = figure.layout.height + "px"; // its place
     preview.remove();
   }
-  return Plotly.react(div, { ...figure, config: spec.config }).then((gd) => {
+  return Plotly.react(div, { ...fittedHeight(div, figure), config: spec.config }).then((gd) => {
     div._nnvizRest = rest;
     hoverPictures(gd);
     return gd;
   });
+}
+
+// A figure whose height the server computed for a nominal width (layout.meta.nominalWidth: the
+// boundary panels, which keep the data's aspect) gets the height of the width it really has: its
+// panels' part scaled by the ratio, its margins (px) as they are. Without it a narrower column
+// (a 1024 px window) leaves tall empty bands around every panel, a wider one cramps them.
+function fittedHeight(div, figure) {
+  const layout = figure.layout || {};
+  const nominal = layout.meta && layout.meta.nominalWidth;
+  const width = div.clientWidth;
+  if (!nominal || !width || !layout.height) return figure;
+  const margin = layout.margin || {};
+  const fixed = (margin.t || 0) + (margin.b || 0);
+  const scale = Math.min(1.6, Math.max(0.45, width / nominal));
+  const height = Math.round(fixed + (layout.height - fixed) * scale);
+  div.style.minHeight = height + "px";
+  return { ...figure, layout: { ...layout, height } };
 }
 
 // ---- pictures on hover -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import streamlit as st
 
 from nnviz import export
 from nnviz.analysis.summary import COLUMNS, run_label
+from nnviz.config import VARY, value_name
 from nnviz.experiment import Experiment
 from nnviz.figures import report
 from nnviz.ui import draw
@@ -85,7 +86,10 @@ def render_summary(exp: Experiment) -> None:
         return
     rows = exp.summary()
     labels = [run_label(exp.run_labels[r.run], r) for r in rows]
-    table = {"run": labels} | {c.header: [c.cell(r) for r in rows] for c in COLUMNS}
+    table = {"run": labels}
+    if exp.cfg.vary:  # a column of the row values, to sort and compare by
+        table |= {VARY[exp.cfg.vary][0]: [value_name(exp.cfg.vary, r.value) for r in rows]}
+    table |= {c.header: [c.cell(r) for r in rows] for c in COLUMNS}
     help_texts = {c.header: st.column_config.TextColumn(help=c.help) for c in COLUMNS if c.help}
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", column_config=help_texts)
     st.markdown("**Verdicts** (train = the training points, validation = the held-out ones)")
@@ -101,9 +105,11 @@ def render_seed_summary(exp: Experiment) -> None:
     rows = exp.summary()
     s = exp.cfg.n_seeds
     table = []
-    for a, _act in enumerate(exp.cfg.activations):
-        mine = rows[a * s : (a + 1) * s]
+    for g in range(len(rows) // s):  # runs are activation-major, then row, then seed
+        mine = rows[g * s : (g + 1) * s]
         entry = {"activation": mine[0].name}
+        if exp.cfg.vary:
+            entry[VARY[exp.cfg.vary][0]] = value_name(exp.cfg.vary, mine[0].value)
         for name, field, scale in (
             ("val acc %", "val_acc", 100),
             ("val loss", "val_loss", 1),
@@ -148,6 +154,7 @@ def render_exports(exp: Experiment) -> None:
 
 
 def _dataset_csv(exp: Experiment) -> str:
+    exp = exp.locate(0)[0]  # a grid: its first row's data (every row's but for noise or dataset grids)
     X = np.concatenate([exp.data_xy("train")[0], exp.data_xy("val")[0]])
     y = np.concatenate([exp.split.y_train, exp.split.y_val])
     return export.dataset_csv(X, y)

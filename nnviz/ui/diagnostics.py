@@ -12,13 +12,13 @@ from nnviz.ui import charts
 
 def render_diagnostics(exp: Experiment) -> None:
     colors = adapters.run_colors(exp)
-    for k, epoch in enumerate(exp.trainer.diverged_epoch):
+    for k, epoch in enumerate(exp.diverged_epoch):
         if epoch is not None:
             st.error(f"{exp.run_labels[k]} diverged at epoch {epoch} (loss became NaN/inf) and was frozen.")
     if not exp.epoch:
         st.info("Train first: diagnostics are recorded while training.")
         return
-    grads = exp.trainer.diagnostics.arrays()
+    grads = exp.diagnostics()
     if len(grads["epochs"]):
         st.subheader("Gradient norm by layer")
         st.caption(
@@ -36,5 +36,5 @@ def render_diagnostics(exp: Experiment) -> None:
         "Dead: a unit whose output is 0 on every training point. Saturated (sigmoid, tanh, softsign): "
         "f'(z) below 5% of f'(0) on 90% of points. Gradient norm: per weight matrix, log scale."
     )
-    diag = exp.trainer.diagnostics.arrays()
+    diag = exp.diagnostics()
     charts.show(diagnostics_figure(diag, labels=exp.run_labels, colors=colors), key="diagnostics")

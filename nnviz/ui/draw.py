@@ -103,16 +103,17 @@ def _swatch_css(n: int) -> str:
 
 
 def _start(s: Session, exp: Experiment, empty: bool) -> None:
-    """A new drawing from ``exp``'s data (or an empty plane of its extent)."""
+    """A new drawing from ``exp``'s data (or an empty plane of its extent; a grid: its first row's)."""
+    cfg, key = exp.cfg, data_key(exp)
+    exp = exp.locate(0)[0]
     X = np.concatenate([exp.data_xy("train")[0], exp.data_xy("val")[0]]).astype(np.float64)
     y = np.concatenate([exp.split.y_train, exp.split.y_val])
     grid = exp.make_grid(2)
     plane = (float(grid.xs[0]), float(grid.xs[-1]), float(grid.ys[0]), float(grid.ys[-1]))
-    cfg = exp.cfg
     widgets = {DATASET_KEY: cfg.dataset}
     if cfg.dataset != UPLOAD:  # (shown only for generated data: set again when the origin is back)
         widgets |= {PREFIX + name: getattr(cfg, name) for name in GENERATED}
-    origin = DrawOrigin(X, y, exp.split.n_classes, data_key(exp), widgets, s.upload, s.upload_message, plane)
+    origin = DrawOrigin(X, y, exp.split.n_classes, key, widgets, s.upload, s.upload_message, plane)
     s.draw = DrawState()
     s.draw.start(origin, empty)
 
@@ -235,7 +236,7 @@ def render_canvas(exp: Experiment) -> bool:
     d = s.draw
     if not is_on() or d.origin is None or not d.changed or d.token:
         return False
-    side_by_side = exp.trainer.n_runs <= 4
+    side_by_side = exp.n_runs <= 4
     left, right = st.columns([3, 2]) if side_by_side else (st.container(), st.container())
     with right:
         st.info(_missing_text(d), icon=":material/edit:")
@@ -269,7 +270,7 @@ def _canvas_figure(exp: Experiment, d: DrawState, side_by_side: bool):
         x0, x1 = min(x0, d.X[:, 0].min()), max(x1, d.X[:, 0].max())
         y0, y1 = min(y0, d.X[:, 1].min()), max(y1, d.X[:, 1].max())
     xs, ys = np.linspace(x0, x1, CANVAS_RESOLUTION), np.linspace(y0, y1, CANVAS_RESOLUTION)
-    k, c = exp.trainer.n_runs, d.n_classes
+    k, c = exp.n_runs, d.n_classes
     blank = np.full((k, CANVAS_RESOLUTION, CANVAS_RESOLUTION, c), 1 / c, dtype=np.float32)
     return boundary.boundary_figure(
         xs, ys, blank, titles=[f"{label} · waiting for points" for label in exp.run_labels], X_train=d.X,

@@ -19,12 +19,28 @@ from nnviz.figures.inside import (
     replay_figure,
     transformed_figure,
 )
+from nnviz.grid import is_grid
 from nnviz.ui import charts
 from nnviz.ui.common import MAIN_WIDTH
 from nnviz.ui.session import session
 
 NEURON_RESOLUTION = 40
 SEED_RESOLUTION = 100
+
+
+def pick_group(exp, key: str) -> Experiment:
+    """The experiment a per-network tab shows: ``exp`` itself, or for a grid whose rows train as
+    separate groups (another depth, width, dataset, ...) the row picked here."""
+    if not is_grid(exp):
+        return exp
+    rows = exp.rows
+    if st.session_state.get(key) not in range(len(rows)):
+        st.session_state[key] = 0
+    r = st.selectbox(
+        "Row of the grid", range(len(rows)), format_func=lambda i: rows[i].label, key=key,
+        help="Each row of this grid is a network of its own shape or data: this view shows one row.",
+    )  # fmt: skip
+    return rows[r].experiment
 
 
 def _pick_run(exp: Experiment, key: str) -> int:
@@ -138,9 +154,11 @@ def render_seeds(exp: Experiment) -> None:
     labels = np.concatenate([exp.predictions("train"), exp.predictions("val")], axis=1)
     share = inside.point_disagreement(labels, n_seeds)
     acts = [exp.trainer.runs[a * n_seeds][0] for a in range(len(agreement))]
+    rows = [exp.trainer.run_rows[a * n_seeds] for a in range(len(agreement))]
     titles = [
-        f"{get_activation(act).name} · seeds disagree on {s:.0%} of the points"
-        for act, s in zip(acts, share, strict=True)
+        f"{get_activation(act).name}{' · ' + exp.cfg.row_label(r) if exp.cfg.vary else ''}"
+        f" · seeds disagree on {s:.0%} of the points"
+        for act, r, s in zip(acts, rows, share, strict=True)
     ]
     st.caption(
         f"Dark where the {n_seeds} seeds of an activation predict different classes. The share in each "

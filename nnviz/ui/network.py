@@ -15,6 +15,7 @@ from nnviz.analysis.network import default_pair, networks, same_start
 from nnviz.experiment import Experiment
 from nnviz.figures import adapters
 from nnviz.figures.network import network_figure
+from nnviz.grid import is_grid
 from nnviz.ui import charts, compare
 from nnviz.ui.common import guarded
 from nnviz.ui.live.view import _epochs_per_frame, _train
@@ -61,6 +62,8 @@ def render_network(exp: Experiment) -> None:
         # they never look stale (Streamlit fades what a run has not re-sent yet) while it trains.
         s = session()
         current = s.experiment
+        if is_grid(current):  # the row the tab shows (inside.pick_group, app.py's key)
+            current = current.parts[min(st.session_state.get("group_Network", 0), len(current.parts) - 1)]
         training = s.playing and not current.done
         if s.train_error:
             st.error(s.train_error)
@@ -95,7 +98,7 @@ def _draw(exp: Experiment, picks: list[int], live: bool) -> None:
         return {net.run: net for net in nets}
 
     nets = exp.cached(("network", tuple(sorted(set(picks))), resolution), compute)
-    titles = adapters.boundary_titles(exp)
+    titles = adapters.run_titles(exp)
     colors = adapters.run_colors(exp)
     revision = f"{exp.uid}-{'-'.join(map(str, picks))}"
     figures = [  # both built before either is sent: they change together

@@ -18,6 +18,7 @@ import streamlit as st
 from nnviz.config import UPLOAD, Config, Notice
 from nnviz.data.upload import MAX_ABS_COORD, MAX_ROWS, MIN_PER_CLASS, MIN_ROWS, UploadedData
 from nnviz.experiment import Experiment
+from nnviz.grid import build
 from nnviz.presets import Preset, load_presets
 
 KEY = "nnviz"  # the one session-state key nnviz's own state lives under
@@ -203,11 +204,11 @@ class Session:
             return current
         try:
             if cfg.dataset != UPLOAD:
-                new = Experiment(cfg)
+                new = build(cfg)
             elif self.upload is None:
                 raise ValueError("no uploaded data in this session; upload a CSV under Data")
             else:
-                new = Experiment.from_points(cfg, self.upload[1].X, self.upload[1].y, data_token=token)
+                new = build(cfg, (self.upload[1].X, self.upload[1].y), data_token=token)
         except ValueError as exc:
             self.error = f"These settings cannot be used: {exc}"
             return current

@@ -19,8 +19,11 @@ from nnviz.config import (
     OPTIMIZER_NAMES,
     OPTIMIZERS,
     UPLOAD,
+    VARY,
     Config,
     field_types,
+    parse_values,
+    value_name,
 )
 from nnviz.data.generators import DATASETS
 from nnviz.data.upload import UploadError, parse_csv
@@ -58,8 +61,79 @@ def seed_widgets(cfg: Config, preset: str | None = None) -> None:
     for name in ACT_PARAMS:
         act, param = name.split(".")
         st.session_state[_key(name)] = cfg.params_for(act)[param]
+    st.session_state[_key("vary")] = cfg.vary
+    _seed_values(cfg.vary, cfg.values)
     if preset is not None:
         st.session_state[PRESET_CHOICE] = preset
+
+
+# The Vary control: what a row can vary, as the sidebar names it; and the choices of the settings
+# whose values are picked rather than typed.
+VARY_NAMES = {
+    "": "nothing (one row)",
+    "lr": "Learning rate",
+    "optimizer": "Optimiser",
+    "momentum": "Momentum",
+    "init": "Initialisation",
+    "l2": "L2 penalty",
+    "l1": "L1 penalty",
+    "batch_size": "Batch size",
+    "batch_norm": "Batch norm",
+    "hidden_layers": "Hidden layers",
+    "width": "Units per layer",
+    "standardize": "Standardise inputs",
+    "noise": "Noise",
+    "dataset": "Dataset",
+}
+
+
+def _choices(vary: str) -> list[str] | None:
+    """The values of a setting picked from a list (URL text), or None for typed numbers."""
+    if field_types().get(vary) is bool:
+        return ["0", "1"]
+    rule = BOUNDS.get(vary)
+    if rule is not None and rule.choices is not None:
+        return [c for c in rule.choices if c != UPLOAD]
+    return None
+
+
+def _seed_values(vary: str, values: tuple[str, ...]) -> None:
+    """The Values widgets' state for a varied setting's values (its defaults when none)."""
+    values = values or (VARY[vary][1] if vary in VARY else ())
+    st.session_state[_key("values_text")] = ", ".join(values)
+    st.session_state[_key("values_pick")] = list(values) if vary and _choices(vary) else []
+
+
+def _vary_changed() -> None:
+    """A newly picked setting to vary opens with its default values (config.VARY)."""
+    _seed_values(st.session_state[_key("vary")], ())
+
+
+def _vary_box() -> None:
+    ss = st.session_state
+    st.selectbox(
+        "Vary along rows",
+        list(VARY_NAMES),
+        format_func=VARY_NAMES.get,
+        key=_key("vary"),
+        on_change=_vary_changed,
+        help="A grid: one row of boundaries per value of this setting, one column per activation. "
+        "Each row overrides the setting below; every row of a seed starts from the same weights.",
+    )
+    vary = ss[_key("vary")]
+    if not vary:
+        return
+    choices = _choices(vary)
+    if choices:
+        st.multiselect(
+            "Values (rows)", choices, format_func=lambda v: value_name(vary, v), key=_key("values_pick"),
+            help="2 to 4 of them, one row each.",
+        )  # fmt: skip
+    else:
+        st.text_input("Values (rows)", key=_key("values_text"), help="2 to 4 numbers, comma-separated.")
+    problem = ss.get(_key("values_problem"))
+    if problem:
+        st.warning(problem)
 
 
 def _steps_with(steps: tuple, value) -> list:
@@ -84,6 +158,10 @@ def requested_config(prev: Config) -> Config:
     script, so that the browser gets the comparison first)."""
     for name in (*SCALAR_FIELDS, *ACT_PARAMS):
         _ensure(name, prev)
+    if _key("vary") not in st.session_state:
+        st.session_state[_key("vary")] = prev.vary
+    if _key("values_text") not in st.session_state or _key("values_pick") not in st.session_state:
+        _seed_values(prev.vary, prev.values)
     return config_from_widgets(prev)
 
 
@@ -140,6 +218,7 @@ def render_sidebar() -> None:
             key=_key("n_seeds"),
             help="Repeat every run with seeds seed, seed+1, ...",
         )
+        _vary_box()
 
         st.header("Network")
         st.slider("Hidden layers", *_range("hidden_layers"), key=_key("hidden_layers"))
@@ -258,8 +337,29 @@ def config_from_widgets(prev: Config) -> Config:
         value = float(ss.get(_key(name), prev.params_for(act)[param]))
         if act in acts and value != default:
             chosen.append((name, value))
+    grid = _grid_from_widgets(prev)
     try:
-        return Config(activations=acts, act_params=tuple(sorted(chosen)), **values)
+        return Config(activations=acts, act_params=tuple(sorted(chosen)), **values, **grid)
     except ValueError as exc:
         session().error = f"These settings cannot be used: {exc}"
         return prev
+
+
+def _grid_from_widgets(prev: Config) -> dict:
+    """``vary`` and ``values`` from the Vary control; values that do not parse keep the last grid
+    (the text stays in its box, with what is wrong under it)."""
+    ss = st.session_state
+    vary = ss.get(_key("vary"), prev.vary) or ""
+    ss[_key("values_problem")] = None
+    if not vary:
+        return {"vary": "", "values": ()}
+    raw = ",".join(ss.get(_key("values_pick")) or []) if _choices(vary) else ss.get(_key("values_text"), "")
+    try:
+        values = parse_values(vary, raw)
+    except ValueError as exc:
+        ss[_key("values_problem")] = f"{exc}; the grid keeps its last rows."
+        return {"vary": prev.vary, "values": prev.values}
+    if vary == "dataset" and ss.get(_key("dataset")) == UPLOAD:
+        ss[_key("values_problem")] = "An uploaded dataset cannot be compared with generated ones."
+        return {"vary": "", "values": ()}
+    return {"vary": vary, "values": values}

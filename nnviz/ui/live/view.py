@@ -127,7 +127,7 @@ def _epochs_per_frame(exp: Experiment, frame_seconds: float) -> int:
 def _progress(exp: Experiment) -> tuple[float, str]:
     """The progress bar: the epoch, and while epochs remain the speed and about how long is left."""
     text = f"Epoch {exp.epoch} / {exp.cfg.epochs}"
-    trainer = exp.trainer
+    trainer = exp.locate(0)[0].trainer  # (a grid: the first row's group, which trains first)
     rate = exp.epochs_per_second  # of training time; a live frame trains for part of its time
     if trainer.batch and (rate is None or rate < 1):  # a slow epoch of many minibatches, under way
         text += f" · minibatch {trainer.batch:,} / {trainer.steps_per_epoch:,} of epoch {exp.epoch + 1}"
@@ -180,7 +180,7 @@ def _frame(exp: Experiment, rev: str, discretize: bool, show_val: bool) -> dict:
         "images": adapters.experiment_shading(
             exp, PACING.live_resolution, discretize=discretize, show_val=show_val
         ),
-        "titles": style.panel_titles(_live_titles(exp, True), adapters.run_colors(exp)),
+        "titles": style.panel_titles(_live_titles(exp, True), adapters.panel_colors(exp)),
     }
 
 
@@ -195,7 +195,7 @@ def _first_paint(exp: Experiment, show_val: bool, discretize: bool, live_now: bo
     fig = fig or boundary_figure(exp, show_val, discretize, live_now)
     resolution = PACING.live_resolution if live_now else PACING.full_resolution
     sources = adapters.experiment_picture(exp, resolution, show_val=show_val, discretize=discretize)
-    titles, colors = _live_titles(exp, live_now), adapters.run_colors(exp)
+    titles, colors = _live_titles(exp, live_now), adapters.panel_colors(exp)
     charts.first_paint(fig, key="boundary", sources=sources, titles=titles, colors=colors)
 
 
@@ -217,8 +217,9 @@ def _draw_boundaries(
 
 def _draw_curves(exp: Experiment) -> None:
     fig = curves_figure(
-        exp.trainer.history(), labels=exp.run_labels, colors=adapters.run_colors(exp), groups=seed_groups(exp),
-        stacked=_side_by_side(exp), diverged=exp.trainer.diverged_epoch,
+        exp.history(), labels=exp.run_labels, colors=adapters.run_colors(exp), groups=seed_groups(exp),
+        stacked=_side_by_side(exp), diverged=exp.diverged_epoch, dashes=adapters.run_dashes(exp),
+        rows_note=adapters.rows_note(exp),
     )  # fmt: skip
     charts.show(fig, key="curves", uirevision=_view_revision(exp))
 
@@ -229,18 +230,21 @@ def _view_revision(exp: Experiment) -> str:
 
 
 def seed_groups(exp: Experiment) -> list[tuple[str, list[int]]] | None:
-    """(activation name, its runs) when there are several seeds: curves show mean and band."""
+    """(activation name, its runs) when there are several seeds (per grid row: "ReLU · lr 0.3"):
+    curves show mean and band. Runs are activation-major, then row, then seed."""
     s = exp.cfg.n_seeds
     if s < 2:
         return None
+    n_rows = len(exp.cfg.rows)
     return [
-        (get_activation(act).name, list(range(a * s, (a + 1) * s)))
-        for a, act in enumerate(exp.cfg.activations)
-    ]
+        (get_activation(act).name + (f" · {exp.cfg.row_label(r)}" if exp.cfg.vary else ""),
+         list(range((a * n_rows + r) * s, (a * n_rows + r + 1) * s)))
+        for a, act in enumerate(exp.cfg.activations) for r in range(n_rows)
+    ]  # fmt: skip
 
 
 def _side_by_side(exp: Experiment) -> bool:
-    return exp.trainer.n_runs <= 4
+    return exp.n_runs <= 4 and not exp.cfg.vary
 
 
 def boundary_figure(exp: Experiment, show_val: bool, discretize: bool, live: bool):
@@ -252,8 +256,8 @@ def boundary_figure(exp: Experiment, show_val: bool, discretize: bool, live: boo
     return adapters.experiment_boundary_figure(
         exp, PACING.live_resolution if live else PACING.full_resolution, titles=_live_titles(exp, live),
         predictions=(None, None) if live else None, show_val=show_val, discretize=discretize,
-        ncols=2 if _side_by_side(exp) else 4, width=MAIN_WIDTH * 0.58 if _side_by_side(exp) else MAIN_WIDTH,
-        title_colors=adapters.run_colors(exp),
+        ncols=2 if _side_by_side(exp) else adapters.grid_columns(exp),
+        width=MAIN_WIDTH * 0.58 if _side_by_side(exp) else MAIN_WIDTH, title_colors=adapters.panel_colors(exp),
     )  # fmt: skip
 
 
