@@ -1,7 +1,9 @@
 """Headless nnviz: ``python -m nnviz compare ...`` and ``python -m nnviz run --config FILE``.
 
-An entry point like app.py (it may use the figures layer for the HTML report). Bad input gives a
-one-line message and exit status 2, never a traceback.
+``compare --vary SETTING=V1,V2[,...]`` compares along a second setting too (the app's grid: one row
+per value, e.g. ``--vary lr=0.01,0.1,1``). An entry point like app.py (it may use the figures layer
+for the HTML report). Bad input gives a one-line message and exit status 2, never a traceback; so
+does a comparison beyond the run cap (config.MAX_RUNS), which the CLI refuses rather than shrinks.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import torch
 
 from nnviz import export
 from nnviz.analysis.verdicts import LABELS
-from nnviz.config import Config, Notice
+from nnviz.config import MAX_VALUES, MIN_VALUES, VARY, Config, Notice, parse_values, value_name
 from nnviz.experiment import Experiment
+from nnviz.grid import GridExperiment, build
 
 CHUNK = 10  # epochs between progress updates
 
@@ -54,10 +57,24 @@ def config_from_args(args: argparse.Namespace) -> Config:
         if not sep:
             raise ValueError(f"--set {item!r}: use key=value, e.g. --set lr=0.1")
         params[key.strip()] = value.strip()
+    if args.vary:
+        params["vary"], values = parse_vary(args.vary)
+        params["values"] = ",".join(values)
     cfg, notices = Config.from_params(params)
     if notices:
         raise ValueError(strict_message(notices))
     return cfg
+
+
+def parse_vary(text: str) -> tuple[str, tuple[str, ...]]:
+    """``"lr=0.1,8"`` -> ("lr", ("0.1", "8")): the setting to vary and its values (config.parse_values)."""
+    key, sep, raw = text.partition("=")
+    if not sep:
+        raise ValueError(f"--vary {text!r}: use setting=value,value, e.g. --vary lr=0.01,0.1")
+    try:
+        return key.strip(), parse_values(key.strip(), raw)
+    except ValueError as exc:
+        raise ValueError(f"--vary {text!r}: {exc}") from None
 
 
 def strict_message(notices: list[Notice]) -> str:
@@ -65,7 +82,7 @@ def strict_message(notices: list[Notice]) -> str:
     return "; ".join(n.problem for n in notices)
 
 
-def train_with_progress(exp: Experiment, out=sys.stderr) -> float:
+def train_with_progress(exp: Experiment | GridExperiment, out=sys.stderr) -> float:
     start = time.perf_counter()
     total, shown = exp.cfg.epochs, -1
     tty = out.isatty()
@@ -82,24 +99,41 @@ def train_with_progress(exp: Experiment, out=sys.stderr) -> float:
     return time.perf_counter() - start
 
 
-def summary_table(exp: Experiment) -> str:
-    """Per activation: validation accuracy and loss (mean +- std over seeds), epochs to 90%, verdicts."""
+def summary_table(exp: Experiment | GridExperiment) -> str:
+    """Per activation (and in a grid per value of the varied setting, in a column of its own):
+    validation accuracy and loss (mean +- std over seeds), epochs to 90%, verdicts."""
     rows = exp.summary()
-    lines = [f"{'activation':<18} {'val acc':>14} {'val loss':>15} {'to 90%':>7}  verdicts"]
-    for act in exp.cfg.activations:
-        mine = [r for r in rows if r.activation == act]
-        acc = np.array([r.val_acc for r in mine]) * 100
-        loss = np.array([r.val_loss for r in mine])
-        reach = [r.epochs_to_90 for r in mine if r.epochs_to_90 is not None]
-        counts = Counter(v.code for r in mine for v in r.verdicts)
-        verdicts = [
-            f"{LABELS[c]}" + (f" ({n}/{len(mine)})" if len(mine) > 1 else "") for c, n in counts.items()
-        ]
-        lines.append(
-            f"{mine[0].name:<18} {_pm(acc, '%'):>14} {_pm(loss, ''):>15} "
-            f"{(str(int(np.median(reach))) if reach else '-'):>7}  {', '.join(verdicts) or '-'}"
-        )
+    cfg = exp.cfg
+    values = cfg.values or ("",)  # RunSummary.value: "" without a grid
+    names = [value_name(cfg.vary, v) for v in values] if cfg.vary else [""]
+    header = VARY[cfg.vary][0] if cfg.vary else ""
+    width = max(len(header), *(len(n) for n in names)) + 1 if cfg.vary else 0
+    lines = [f"{'activation':<18} {header:<{width}}{'val acc':>14} {'val loss':>15} {'to 90%':>7}  verdicts"]
+    for act in cfg.activations:
+        for value, name in zip(values, names, strict=True):
+            mine = [r for r in rows if r.activation == act and r.value == value]
+            acc = np.array([r.val_acc for r in mine]) * 100
+            loss = np.array([r.val_loss for r in mine])
+            reach = [r.epochs_to_90 for r in mine if r.epochs_to_90 is not None]
+            counts = Counter(v.code for r in mine for v in r.verdicts)
+            verdicts = [
+                f"{LABELS[c]}" + (f" ({n}/{len(mine)})" if len(mine) > 1 else "") for c, n in counts.items()
+            ]
+            lines.append(
+                f"{mine[0].name:<18} {name:<{width}}{_pm(acc, '%'):>14} {_pm(loss, ''):>15} "
+                f"{(str(int(np.median(reach))) if reach else '-'):>7}  {', '.join(verdicts) or '-'}"
+            )
     return "\n".join(lines)
+
+
+def headline(exp: Experiment | GridExperiment, seconds: float) -> str:
+    """What was trained, e.g. "8 runs x 3 epochs on moons (lr = 0.1, 8) in 1.2s"; the
+    varied setting as the summary's rows name it."""
+    cfg = exp.cfg
+    on = "" if cfg.vary == "dataset" else f" on {cfg.dataset}"
+    names = ", ".join(value_name(cfg.vary, v) for v in cfg.values)
+    grid = f" ({VARY[cfg.vary][0]} = {names})" if cfg.vary else ""
+    return f"{cfg.n_runs} runs x {cfg.epochs} epochs{on}{grid} in {seconds:.1f}s"
 
 
 def _pm(values: np.ndarray, unit: str) -> str:
@@ -109,7 +143,7 @@ def _pm(values: np.ndarray, unit: str) -> str:
     return f"{np.mean(values):{fmt}}±{np.std(values):{fmt}}{unit}"
 
 
-def write_outputs(exp: Experiment, out_dir: Path) -> list[Path]:
+def write_outputs(exp: Experiment | GridExperiment, out_dir: Path) -> list[Path]:
     from nnviz.figures.report import build_report  # figures layer, only needed here
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -142,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="any other setting (URL key), repeatable"
     )
+    compare.add_argument(
+        "--vary",
+        metavar="SETTING=V1,V2",
+        help=f"compare along a second setting too, {MIN_VALUES}-{MAX_VALUES} values, e.g. lr=0.01,0.1,1 "
+        f"({', '.join(VARY)})",
+    )
     compare.add_argument("--out", type=Path, help="output directory")
     run = sub.add_parser("run", help="rerun an exported config.json exactly")
     run.add_argument("--config", type=Path, required=True)
@@ -154,12 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         cfg = export.config_from_json(_read(args.config)) if args.command == "run" else config_from_args(args)
-        exp = Experiment(cfg)
+        exp = build(cfg)
     except ValueError as exc:
         print(f"nnviz: error: {exc}", file=sys.stderr)
         return 2
     seconds = train_with_progress(exp)
-    print(f"{exp.cfg.n_runs} runs x {exp.cfg.epochs} epochs on {cfg.dataset} in {seconds:.1f}s\n")
+    print(headline(exp, seconds) + "\n")
     print(summary_table(exp))
     if args.out:
         for path in write_outputs(exp, args.out):

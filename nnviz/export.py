@@ -1,8 +1,15 @@
 """Exports of an experiment as plain files: tidy histories, summary, config, weights, dataset.
 
-CSV text is built with the csv module (the core needs no pandas). Weights are a ``torch.save``
-file: ``{"config": params, "dims": [...], "runs": [{"activation", "seed", "params", "state_dict"}]}``;
-each ``state_dict`` loads into :func:`load_run_model` (a plain ``nn.Sequential``).
+CSV text is built with the csv module (the core needs no pandas); in a grid every row names the
+varied setting (``varied``, its URL key) and the run's value of it (``value``, URL text), both
+empty without a grid. Weights are a ``torch.save`` file: ``{"config": params, "varied": key,
+"dims": [...], "init", "batch_norm", "standardize", "runs": [{"activation", "seed", "params",
+"row", "value", "dims", "init", "batch_norm", "standardize", "state_dict"}]}``: each run carries its
+own network shape and input scaling (a grid's rows may differ in them); the top-level ``dims``,
+``init``, ``batch_norm`` and ``standardize`` are there when every run shares them (always without
+a grid). Each ``state_dict`` loads into :func:`load_run_model` (a plain ``nn.Sequential``).
+
+Everything here takes either kind of experiment (nnviz.grid.build): an Experiment or a GridExperiment.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import csv
 import io
 import json
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -19,7 +27,10 @@ from torch import nn
 from nnviz.analysis.summary import COLUMNS
 from nnviz.config import Config
 from nnviz.engine.model import reference_model
-from nnviz.experiment import Experiment
+
+if TYPE_CHECKING:
+    from nnviz.experiment import Experiment
+    from nnviz.grid import GridExperiment
 
 SPLITS = ("train", "val")
 CONFIG_FORMAT = "nnviz-config/1"
@@ -39,26 +50,40 @@ def _num(x: float | None) -> str:
     return "nan" if isinstance(x, float) and math.isnan(x) else f"{x:.6g}"
 
 
-def histories_csv(exp: Experiment) -> str:
-    """Tidy per-epoch history: run, activation, seed, epoch, split, loss, accuracy."""
-    hist = exp.trainer.history()
+def run_values(exp: Experiment | GridExperiment) -> list[str]:
+    """Per run: its value of the varied setting (URL text), "" without a grid."""
+    values = exp.cfg.values
+    return [values[r] if values else "" for r in exp.run_rows]
+
+
+def histories_csv(exp: Experiment | GridExperiment) -> str:
+    """Tidy per-epoch history: run, activation, seed, varied, value, epoch, split, loss, accuracy."""
+    hist = exp.history()
+    n_epochs = len(hist["val_loss"])
+    varied, values = exp.cfg.vary, run_values(exp)
     rows = []
-    for k, (act, seed) in enumerate(exp.trainer.runs):
-        for e in range(exp.epoch):
+    for k, (act, seed) in enumerate(exp.runs):
+        for e in range(n_epochs):
             for split in SPLITS:
                 loss, acc = hist[f"{split}_loss"][e, k], hist[f"{split}_acc"][e, k]
-                rows.append([k, act, seed, e + 1, split, _num(float(loss)), _num(float(acc))])
-    return _csv(rows, ["run", "activation", "seed", "epoch", "split", "loss", "accuracy"])
+                rows.append(
+                    [k, act, seed, varied, values[k], e + 1, split, _num(float(loss)), _num(float(acc))]
+                )
+    return _csv(rows, ["run", "activation", "seed", "varied", "value", "epoch", "split", "loss", "accuracy"])
 
 
-def summary_csv(exp: Experiment) -> str:
-    """One row per run: its identity, the summary table's columns (nnviz.analysis.summary) as plain
-    numbers, when it diverged and its verdicts."""
-    header = ["run", "activation", "seed", "epochs", *(c.key for c in COLUMNS), "diverged_epoch", "verdicts"]
+def summary_csv(exp: Experiment | GridExperiment) -> str:
+    """One row per run: its identity (with the varied setting and its value in a grid), the summary
+    table's columns (nnviz.analysis.summary) as plain numbers, when it diverged and its verdicts."""
+    header = [
+        "run", "activation", "seed", "varied", "value", "epochs", *(c.key for c in COLUMNS),
+        "diverged_epoch", "verdicts",
+    ]  # fmt: skip
     rows = []
     for r in exp.summary():
         values = [_cell(getattr(r, c.key)) for c in COLUMNS]
-        rows.append([r.run, r.activation, r.seed, r.epochs, *values, _cell(r.diverged_epoch), _verdicts(r)])
+        ident = [r.run, r.activation, r.seed, r.varied, r.value, r.epochs]
+        rows.append([*ident, *values, _cell(r.diverged_epoch), _verdicts(r)])
     return _csv(rows, header)
 
 
@@ -93,24 +118,36 @@ def config_from_json(text: str) -> Config:
     return cfg
 
 
-def weights_bytes(exp: Experiment) -> bytes:
-    runs = [
-        {
-            "activation": act,
-            "seed": seed,
-            "params": exp.cfg.params_for(act),
-            "state_dict": exp.trainer.state_dict(k),
-        }
-        for k, (act, seed) in enumerate(exp.trainer.runs)
-    ]
-    payload = {
-        "config": exp.cfg.to_params(),
-        "dims": exp.trainer.dims,
-        "init": exp.cfg.init,
-        "batch_norm": exp.cfg.batch_norm,
-        "standardize": {"mean": exp.split.mean.tolist(), "scale": exp.split.scale.tolist()},
-        "runs": runs,
-    }
+SHARED_KEYS = ("dims", "init", "batch_norm", "standardize")  # per run; top level when all runs agree
+
+
+def weights_bytes(exp: Experiment | GridExperiment) -> bytes:
+    """Every run's trained weights, with what :func:`load_run_model` needs to rebuild it."""
+    values = run_values(exp)
+    rows = exp.cfg.rows
+    runs = []
+    for k, (act, seed) in enumerate(exp.runs):
+        part, j = exp.locate(k)
+        row = rows[exp.run_rows[k]]
+        runs.append(
+            {
+                "activation": act,
+                "seed": seed,
+                "params": exp.cfg.params_for(act),
+                "row": exp.run_rows[k],
+                "value": values[k],
+                "dims": list(part.trainer.dims),
+                "init": row.init,
+                "batch_norm": row.batch_norm,
+                "standardize": {"mean": part.split.mean.tolist(), "scale": part.split.scale.tolist()},
+                "state_dict": part.trainer.state_dict(j),
+            }
+        )
+    payload: dict = {"config": exp.cfg.to_params(), "varied": exp.cfg.vary}
+    for key in SHARED_KEYS:
+        if all(run[key] == runs[0][key] for run in runs):
+            payload[key] = runs[0][key]
+    payload["runs"] = runs
     buf = io.BytesIO()
     torch.save(payload, buf)
     return buf.getvalue()
@@ -119,12 +156,17 @@ def weights_bytes(exp: Experiment) -> bytes:
 def load_run_model(payload: dict, run: int) -> nn.Sequential:
     """A plain ``nn.Sequential`` with the trained weights of one run of a weights export.
 
-    Inputs must be standardised with ``payload["standardize"]`` first; the output is logits.
+    Inputs must be standardised with the run's ``payload["runs"][run]["standardize"]`` first (the
+    same as ``payload["standardize"]`` when every run shares it); the output is logits.
     """
     entry = payload["runs"][run]
+
+    def get(key: str):  # the run's own, else the export's (files written before runs had their own)
+        return entry[key] if key in entry else payload[key]
+
     model = reference_model(
-        payload["dims"], entry["activation"], entry["params"], scheme=payload["init"], seed=entry["seed"],
-        batch_norm=payload["batch_norm"],
+        get("dims"), entry["activation"], entry["params"], scheme=get("init"), seed=entry["seed"],
+        batch_norm=get("batch_norm"),
     )  # fmt: skip
     model.load_state_dict(entry["state_dict"])
     return model.eval()

@@ -24,8 +24,11 @@ def exp():
 
 def test_histories_csv_is_tidy(exp):
     rows = list(csv.DictReader(io.StringIO(export.histories_csv(exp))))
-    assert list(rows[0]) == ["run", "activation", "seed", "epoch", "split", "loss", "accuracy"]
+    assert list(rows[0]) == [
+        "run", "activation", "seed", "varied", "value", "epoch", "split", "loss", "accuracy",
+    ]  # fmt: skip
     assert len(rows) == CFG.n_runs * CFG.epochs * 2
+    assert {(r["varied"], r["value"]) for r in rows} == {("", "")}  # no grid
     hist = exp.trainer.history()
     last = [r for r in rows if r["run"] == "5" and r["epoch"] == "30" and r["split"] == "val"][0]
     assert last["activation"] == "prelu" and last["seed"] == "1"
@@ -36,6 +39,8 @@ def test_summary_csv_has_a_row_per_run(exp):
     rows = list(csv.DictReader(io.StringIO(export.summary_csv(exp))))
     assert len(rows) == CFG.n_runs
     assert {"val_acc", "f1", "epochs_to_90", "verdicts"} <= set(rows[0])
+    assert list(rows[0])[:6] == ["run", "activation", "seed", "varied", "value", "epochs"]
+    assert {(r["varied"], r["value"]) for r in rows} == {("", "")}
 
 
 def test_config_json_round_trip_and_strictness():
@@ -52,6 +57,8 @@ def test_config_json_round_trip_and_strictness():
 
 def test_weights_load_into_a_plain_torch_module(exp):
     payload = torch.load(io.BytesIO(export.weights_bytes(exp)), weights_only=False)
+    assert payload["dims"] == exp.trainer.dims and payload["varied"] == ""  # the shared keys, as before
+    assert payload["standardize"]["mean"] == exp.split.mean.tolist()
     X = exp.split.X_val
     probs = exp.trainer.predict_proba(X)
     for run in range(CFG.n_runs):

@@ -10,6 +10,7 @@ from nnviz import fmt
 from nnviz.config import Config
 from nnviz.experiment import Experiment
 from nnviz.figures import report
+from nnviz.grid import build, is_grid
 from nnviz.presets import Preset, load_presets
 
 NOW = datetime(2025, 3, 4, 14, 5, tzinfo=UTC)
@@ -202,3 +203,77 @@ def test_uploaded_data_is_described_without_generator_settings(moons):
     assert rows["Batch size"] == "full batch (all training points)"
     rows = {label: value for _, label, value in report.settings_rows(cfg, moons.split)}
     assert rows["Samples"] == "100" and rows["Validation fraction"] == "30% (30 points)"
+
+
+def _results_header(html: str) -> list[str]:
+    start = html.index("<h2>Results</h2>")
+    return re.findall(r"<th>(.*?)</th>", html[start : html.index("</thead>", start)])
+
+
+def test_report_of_a_lockstep_grid_names_the_varied_setting_and_its_values():
+    exp = build(TINY.replace(epochs=2, vary="lr", values=("0.003", "0.03", "0.3")))
+    exp.step(2)
+    html = report.build_report(exp, now=NOW)
+    assert (
+        "12 networks (4 activations × 3 values of lr: 0.003, 0.03, 0.3) were trained in lockstep on Moons "
+        "(100 points, 30% held out for validation) from the same initial weights"
+    ) in html
+    assert "the activation function and the lr are the only differences between the networks." in html
+    settings = _settings(html)
+    assert "<td>Varied setting</td><td>Learning rate: 0.003, 0.03, 0.3</td>" in settings
+    assert "<td>Learning rate</td><td>0.003 / 0.03 / 0.3</td>" in settings
+    assert _results_header(html)[:3] == ["network", "lr", "train loss"]
+    rows = _summary_rows(html)
+    assert [r[:2] for r in rows] == [
+        [name, value] for name, value in zip(exp.run_names, ["0.003", "0.03", "0.3"] * 4, strict=True)
+    ]
+    assert [r[0] for r in rows][:3] == ["Sigmoid"] * 3
+
+
+def test_report_of_a_grid_experiment_uses_each_rows_network_and_data():
+    cfg = Config(
+        epochs=2, activations=("relu", "tanh"), vary="hidden_layers", values=("1", "3"), n_samples=100
+    )
+    exp = build(cfg)
+    assert is_grid(exp)
+    exp.step(2)
+    html = report.build_report(exp, now=NOW)
+    text = report.describe(exp)
+    assert text.startswith(
+        "4 networks (2 activations × 2 values of hidden layers: 1, 3) were trained in 2 lockstep groups, "
+        "one per value, on Moons (100 points"
+    )
+    assert "the same initial weights within each value of hidden layers" in text
+    assert "with 1 or 3 hidden layers of 8 units" in text
+    assert "<td>Hidden layers</td><td>1 / 3</td>" in _settings(html)
+    assert "<td>Varied setting</td><td>Hidden layers: 1, 3</td>" in _settings(html)
+    assert _results_header(html)[:2] == ["network", "layers"]
+    assert [r[:2] for r in _summary_rows(html)] == [
+        ["ReLU", "1"],
+        ["ReLU", "3"],
+        ["Tanh", "1"],
+        ["Tanh", "3"],
+    ]
+    for heading in (
+        "Decision boundaries",
+        "Loss and accuracy",
+        "Confusion matrices (validation)",
+        "Diagnostics",
+    ):
+        assert f"<h2>{heading}</h2>" in html
+
+
+def test_report_of_a_dataset_grid_describes_each_dataset():
+    cfg = Config(epochs=2, activations=("relu",), vary="dataset", values=("moons", "circles"), n_seeds=2)
+    exp = build(cfg)
+    exp.step(2)
+    html = report.build_report(exp, now=NOW)
+    assert "<h1>nnviz report: activation functions on Moons and Circles</h1>" in html
+    sizes = {len(row.experiment.split.y_train) + len(row.experiment.split.y_val) for row in exp.rows}
+    assert (
+        f"4 networks (ReLU × 2 seeds × 2 values of dataset: Moons, Circles; seeds 0–1) were trained in 2 "
+        f"lockstep groups, one per value, on Moons and Circles ({sizes.pop()} points each"
+    ) in html
+    settings = _settings(html)
+    assert "<td>Dataset</td><td>Moons / Circles</td>" in settings
+    assert [r[1] for r in _summary_rows(html)] == ["Moons", "Moons", "Circles", "Circles"]

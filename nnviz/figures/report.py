@@ -1,6 +1,10 @@
 """A self-contained HTML report of an experiment, to hand out: what was run, with which settings
 (in words), the results, and the figures (nnviz/figures/adapters.py, report_figures), in one file.
 
+A comparison along a second setting (a grid, nnviz.grid: an Experiment of a lockstep grid or a
+GridExperiment) is described as such: the sentence on who was trained names the varied setting and
+its values, the settings list every value a row uses, and the results table has a column for it.
+
 Every user-supplied string is HTML-escaped; plotly.js is embedded once, so the file opens offline.
 """
 
@@ -15,14 +19,43 @@ from typing import TYPE_CHECKING
 from nnviz import fmt
 from nnviz.activations import ACTIVATIONS
 from nnviz.analysis.summary import COLUMNS
-from nnviz.config import INIT_NAMES, LOSS_NAMES, OPTIMIZER_NAMES, UPLOAD, Config
+from nnviz.config import INIT_NAMES, LOSS_NAMES, OPTIMIZER_NAMES, UPLOAD, VARY, Config, value_name
 from nnviz.data.generators import DATASETS
 from nnviz.data.split import Split
 from nnviz.experiment import REACH_ACC, Experiment
 from nnviz.figures.adapters import report_figures
+from nnviz.grid import is_grid
 
 if TYPE_CHECKING:
+    from nnviz.grid import GridExperiment
     from nnviz.presets import Preset
+
+# The settings label (settings_rows) of each setting a grid can vary.
+VARY_LABELS = {
+    "lr": "Learning rate",
+    "optimizer": "Optimiser",
+    "momentum": "Momentum",
+    "init": "Initialisation",
+    "l2": "L2 penalty",
+    "l1": "L1 penalty",
+    "batch_size": "Batch size",
+    "batch_norm": "Batch norm",
+    "hidden_layers": "Hidden layers",
+    "width": "Units per layer",
+    "standardize": "Standardise inputs",
+    "noise": "Noise",
+    "dataset": "Dataset",
+}
+# The varied setting in a sentence ("3 values of lr"), where the row header's name reads badly.
+VARY_PROSE = {
+    "optimizer": "optimiser",
+    "init": "initialisation",
+    "batch_size": "batch size",
+    "hidden_layers": "hidden layers",
+    "standardize": "input standardisation",
+}
+# Grids whose rows start from different initial weights (another shape or scheme).
+OWN_WEIGHTS = ("init", "hidden_layers", "width")
 
 SETTING_GROUPS = ("Data", "Compare", "Network", "Training")
 
@@ -115,11 +148,31 @@ def _batch_text(cfg: Config, n_train: int | None) -> str:
     return f"{cfg.batch_size} points per step{of}"
 
 
-def settings_rows(cfg: Config, split: Split | None = None) -> list[tuple[str, str, str]]:
+def settings_rows(cfg: Config, split: Split | list[Split] | None = None) -> list[tuple[str, str, str]]:
     """The settings of ``cfg`` in words, as (group, label, value) rows, groups in SETTING_GROUPS
     order, labels as in the sidebar. Settings that do not apply are left out (the class count of a
     dataset with a fixed one, momentum under another optimiser, internal ones). ``split``: the
-    experiment's data, for the point counts of uploaded data (generated data's follow from cfg)."""
+    experiment's data, for the point counts of uploaded data (generated data's follow from cfg).
+
+    A grid (``cfg.vary``) lists every value its rows use ("0.003 / 0.03 / 0.3"), and a "Varied
+    setting" row under Compare names the setting and its values; ``split`` may then be a list of
+    the rows' splits (one per row of ``cfg.rows``)."""
+    splits = split if isinstance(split, list) else [split] * len(cfg.rows)
+    if not cfg.vary:
+        return _plain_settings_rows(cfg, splits[0])
+    merged: dict[tuple[str, str], list[str]] = {}
+    for row, row_split in zip(cfg.rows, splits, strict=True):
+        for group, label, value in _plain_settings_rows(row, row_split):
+            seen = merged.setdefault((group, label), [])
+            if value not in seen:
+                seen.append(value)
+    names = ", ".join(value_name(cfg.vary, v) for v in cfg.values)
+    merged[("Compare", "Varied setting")] = [f"{VARY_LABELS.get(cfg.vary, cfg.vary)}: {names}"]
+    rows = [(g, label, " / ".join(values)) for (g, label), values in merged.items()]
+    return sorted(rows, key=lambda r: SETTING_GROUPS.index(r[0]))  # stable: each group in its order
+
+
+def _plain_settings_rows(cfg: Config, split: Split | None) -> list[tuple[str, str, str]]:
     sizes = _split_sizes(cfg, split)
     n_train = sizes[0] if sizes else None
     spec = DATASETS.get(cfg.dataset)
@@ -172,7 +225,7 @@ def _activation_name(key: str) -> str:
     return ACTIVATIONS[key].name if key in ACTIVATIONS else key
 
 
-def settings_html(cfg: Config, split: Split | None = None) -> str:
+def settings_html(cfg: Config, split: Split | list[Split] | None = None) -> str:
     """settings_rows as one small two-column table per group."""
     rows = settings_rows(cfg, split)
     blocks = []
@@ -184,15 +237,35 @@ def settings_html(cfg: Config, split: Split | None = None) -> str:
     return f"<div class='settings'>{''.join(blocks)}</div>"
 
 
-def describe(exp: Experiment) -> str:
-    """One paragraph (plain text) saying what the experiment is."""
+def _join(items: list[str], last: str = "and") -> str:
+    """ "a", "a and b", "a, b and c" (``last`` the final conjunction)."""
+    items = list(dict.fromkeys(items))  # each once, in order
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def _row_splits(exp: Experiment | GridExperiment) -> list[Split]:
+    """The data of each row of the grid (the one split of an Experiment, for each of its rows)."""
+    return [row.experiment.split for row in exp.rows]
+
+
+def describe(exp: Experiment | GridExperiment) -> str:
+    """One paragraph (plain text) saying what the experiment is; in a grid, along which setting."""
     cfg = exp.cfg
-    n_train, n_val = len(exp.split.y_train), len(exp.split.y_val)
-    n_act, n_seeds = len(cfg.activations), cfg.n_seeds
-    n_runs = n_act * n_seeds
+    rows, splits = cfg.rows, _row_splits(exp)
+    n_act, n_seeds, n_values = len(cfg.activations), cfg.n_seeds, len(cfg.values)
+    n_runs = cfg.n_runs
     names = ", ".join(_activation_name(a) for a in cfg.activations)
     seeds = f"seeds {cfg.seeds[0]}–{cfg.seeds[-1]}"
-    if n_runs == 1:
+    varied = VARY_PROSE.get(cfg.vary, VARY[cfg.vary][0]) if cfg.vary else ""
+    if cfg.vary:
+        values = ", ".join(value_name(cfg.vary, v) for v in cfg.values)
+        factors = [names if n_act == 1 else f"{n_act} activations"]
+        factors += [f"{n_seeds} seeds"] if n_seeds > 1 else []
+        what = " × ".join([*factors, f"{n_values} values of {varied}: {values}"])
+        what += f"; {seeds}" if n_seeds > 1 else ""
+        how = f"in {n_values} lockstep groups, one per value," if is_grid(exp) else "in lockstep"
+        who = f"{n_runs} networks ({what}) were trained {how}"
+    elif n_runs == 1:
         who = f"1 network ({names}) was trained"
     elif n_act == 1:
         who = f"{n_runs} networks ({names}, {seeds}) were trained in lockstep"
@@ -200,32 +273,65 @@ def describe(exp: Experiment) -> str:
         who = f"{n_runs} networks, one per activation, were trained in lockstep"
     else:
         who = f"{n_runs} networks ({n_act} activations × {n_seeds} seeds, {seeds}) were trained in lockstep"
+    datasets = [_dataset_name(r) for r in rows]
+    points = [str(len(s.y_train) + len(s.y_val)) for s in splits]
+    each = " each" if len(set(datasets)) > 1 and len(set(points)) == 1 else ""
     data = (
-        f"on {_dataset_name(cfg)} ({n_train + n_val} points, "
+        f"on {_join(datasets)} ({_join(points, 'or')} points{each}, "
         f"{fmt.setting(100 * cfg.val_fraction)}% held out for validation)"
     )
-    if cfg.batch_size <= 0 or cfg.batch_size >= n_train:
+    batch_sizes = list(
+        dict.fromkeys(_row_batch(r, len(s.y_train)) for r, s in zip(rows, splits, strict=True))
+    )
+    if len(batch_sizes) > 1:
+        texts = [f"minibatches of {b} points" if b else "all training points" for b in batch_sizes]
+        batches, joiner = f"each step on {_join(texts, 'or')}", ", "
+    elif not batch_sizes[0]:
         batches, joiner = "each step on all training points", ", "
     else:
-        batches, joiner = f"the same minibatches of {cfg.batch_size} points", " and "
-    if n_act == 1:
-        same = f", {batches}" if joiner == ", " else f", on minibatches of {cfg.batch_size} points"
+        one = "" if cfg.vary == "dataset" else "the same "
+        batches, joiner = f"{one}minibatches of {batch_sizes[0]} points", " and "
+    # the networks of one seed that start alike: across activations, and across the rows of a
+    # grid unless its rows differ in shape or initialisation
+    own = cfg.vary in OWN_WEIGHTS
+    if n_act == 1 and (own or not cfg.vary):
+        same = f", {batches}" if joiner == ", " else f", on minibatches of {batch_sizes[0]} points"
     else:
         start = "; the networks of one seed start" if n_seeds > 1 else ""
-        same = f"{start} from the same initial weights{joiner}{batches}"
-    layers = f"{cfg.hidden_layers} hidden layer{'s' if cfg.hidden_layers != 1 else ''} of {cfg.width} units"
-    each = "Each network" if n_runs > 1 else "The network"
-    optimizer = OPTIMIZER_NAMES.get(cfg.optimizer, cfg.optimizer)
+        scope = f" within each value of {varied}" if own else ""
+        same = f"{start} from the same initial weights{scope}{joiner}{batches}"
+    depths = [str(r.hidden_layers) for r in rows]
+    plural = "s" if depths != ["1"] * len(depths) else ""
+    layers = (
+        f"{_join(depths, 'or')} hidden layer{plural} of {_join([str(r.width) for r in rows], 'or')} units"
+    )
+    each_net = "Each network" if n_runs > 1 else "The network"
+    optimizer = _join([OPTIMIZER_NAMES.get(r.optimizer, r.optimizer) for r in rows], "or")
     text = (
-        f"{who} {data}{same}, for {exp.epoch} of {cfg.epochs} epochs. {each} is a multilayer perceptron "
+        f"{who} {data}{same}, for {exp.epoch} of {cfg.epochs} epochs. {each_net} is a multilayer perceptron "
         f"with {layers}, trained with {optimizer} on the {LOSS_NAMES.get(cfg.loss, cfg.loss)} loss"
     )
-    if n_act > 1:
-        text += "; the activation function is the only difference between the networks"
-        text += " of one seed." if n_seeds > 1 else "."
+    of_seed = " of one seed" if n_seeds > 1 else ""
+    if cfg.vary:
+        if n_act > 1:
+            text += (
+                f"; the activation function and the {varied} are the only differences between the networks"
+            )
+        else:
+            text += f"; the {varied} is the only difference between the networks"
+        text += f"{of_seed}" + (
+            " (each dataset with its own size and noise)." if cfg.vary == "dataset" else "."
+        )
+    elif n_act > 1:
+        text += f"; the activation function is the only difference between the networks{of_seed}."
     else:
         text += "."
     return text
+
+
+def _row_batch(cfg: Config, n_train: int) -> int:
+    """A row's points per step, 0 for full batch."""
+    return 0 if cfg.batch_size <= 0 or cfg.batch_size >= n_train else cfg.batch_size
 
 
 def _fmt_date(now: datetime) -> str:
@@ -233,13 +339,17 @@ def _fmt_date(now: datetime) -> str:
     return f"{now:%Y-%m-%d %H:%M} {zone}".strip()
 
 
-def summary_html(exp: Experiment) -> str:
+def summary_html(exp: Experiment | GridExperiment) -> str:
     """The summary table, with the app's columns (nnviz.analysis.summary): per run, the numbers for
-    people (a diverged run's losses marked), then its verdicts."""
+    people (a diverged run's losses marked), then its verdicts. In a grid the run's value of the
+    varied setting has a column of its own, after the network's name."""
+    vary = exp.cfg.vary
     rows = []
     for r in exp.summary():
         diverged = r.diverged_epoch is not None
         cells: list[object] = [exp.run_labels[r.run]]
+        if vary:
+            cells = [exp.run_names[r.run], _Cell(value_name(vary, r.value), "text")]
         for column in COLUMNS:
             if column.key in ("train_loss", "val_loss"):
                 cells.append(_Cell(_loss_cell(getattr(r, column.key), diverged), "bad" if diverged else ""))
@@ -247,14 +357,15 @@ def summary_html(exp: Experiment) -> str:
                 cells.append(column.cell(r))
         cells.append(_Cell("; ".join(v.text for v in r.verdicts) or "–", "text"))
         rows.append(cells)
-    return _table(["network", *(c.header for c in COLUMNS), "verdicts"], rows)
+    grid = [VARY[vary][0]] if vary else []
+    return _table(["network", *grid, *(c.header for c in COLUMNS), "verdicts"], rows)
 
 
-def _summary_note(exp: Experiment) -> str:
+def _summary_note(exp: Experiment | GridExperiment) -> str:
     average = (
         "for class 1 (the second class)"
-        if exp.split.n_classes == 2
-        else f"averaged over the {exp.split.n_classes} classes"
+        if exp.n_classes == 2
+        else f"averaged over the {exp.n_classes} classes"
     )
     return (
         "Accuracy, precision, recall and F1 are measured after the last epoch; precision, recall and F1 "
@@ -266,11 +377,13 @@ def _summary_note(exp: Experiment) -> str:
     )
 
 
-def build_report(exp: Experiment, *, preset: Preset | None = None, now: datetime | None = None) -> str:
+def build_report(
+    exp: Experiment | GridExperiment, *, preset: Preset | None = None, now: datetime | None = None
+) -> str:
     """The report as one HTML page. ``preset``: the guided experiment on screen, whose title and
     explanation head the report; ``now``: the report's date (default: the current time, UTC)."""
     now = now or datetime.now(UTC)
-    name = _dataset_name(exp.cfg)
+    name = _join([_dataset_name(row) for row in exp.cfg.rows])
     title = f"nnviz report: activation functions on {name}"
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -289,7 +402,7 @@ def build_report(exp: Experiment, *, preset: Preset | None = None, now: datetime
     parts += [
         "<h2>The experiment</h2>",
         f"<p>{html.escape(describe(exp))}</p>",
-        settings_html(exp.cfg, exp.split),
+        settings_html(exp.cfg, _row_splits(exp)),
         "<h2>Results</h2>",
         summary_html(exp),
         f"<p class='note'>{html.escape(_summary_note(exp))}</p>",
@@ -301,7 +414,7 @@ def build_report(exp: Experiment, *, preset: Preset | None = None, now: datetime
     return "\n".join(parts)
 
 
-def _contrast_note(exp: Experiment, preset: Preset) -> str:
+def _contrast_note(exp: Experiment | GridExperiment, preset: Preset) -> str:
     """Says so when the report shows the preset's contrast settings rather than its own."""
     try:
         contrast = preset.contrast_config
