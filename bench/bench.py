@@ -1,8 +1,10 @@
 """`make bench`: the lockstep trainer against a naive per-model PyTorch loop and scikit-learn.
 
 Workload W: moons, 1000 training points (+250 validation), noise 0.2, 2-16-16-1, full-batch Adam
-lr 0.01, 1000 epochs, 8 activations. Variants: W with minibatches of 32, and W with 40 runs
-(8 activations x 5 seeds). Every implementation does the same work per epoch (a training pass and a
+lr 0.01, 1000 epochs, 8 activations. Variants: W with minibatches of 32, W with 40 runs
+(8 activations x 5 seeds), W x 3 learning rates (a grid whose 24 runs train in one lockstep
+computation) and W x 3 widths (a grid of 3 lockstep groups, one per width, timed together). In the
+grids the naive loop and scikit-learn train every model with its row's config. Every implementation does the same work per epoch (a training pass and a
 validation evaluation). Times are medians of ``--repeats`` runs, measured in this run; the naive loop
 and scikit-learn are timed on fewer epochs where a full run would take minutes, and every figure is
 reported per model-step (one model, one optimiser step), which is what the ratio compares.
@@ -19,7 +21,7 @@ import warnings
 
 import torch
 
-from nnviz.config import Config
+from nnviz.config import LOCKSTEP_AXES, Config
 from nnviz.data.generators import make_dataset
 from nnviz.data.split import split_dataset
 from nnviz.engine.reference import train_reference
@@ -27,9 +29,13 @@ from nnviz.engine.trainer import LockstepTrainer
 
 ACTS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus")
 SKLEARN_ACTS = {"sigmoid": "logistic", "tanh": "tanh", "relu": "relu"}
+LRS = ("0.003", "0.01", "0.03")  # the learning-rate grid: one lockstep group of 24 runs
+WIDTHS = ("4", "8", "16")  # the width grid: 3 lockstep groups of 8 runs
 
 
-def workload(batch_size: int = 0, n_seeds: int = 1, epochs: int = 1000) -> tuple[Config, object]:
+def workload(
+    batch_size: int = 0, n_seeds: int = 1, epochs: int = 1000, vary: str = "", values: tuple[str, ...] = ()
+) -> tuple[Config, object]:
     cfg = Config(
         dataset="moons",
         n_samples=1250,
@@ -44,6 +50,8 @@ def workload(batch_size: int = 0, n_seeds: int = 1, epochs: int = 1000) -> tuple
         batch_size=batch_size,
         epochs=epochs,
         diag_every=1000,
+        vary=vary,
+        values=values,
     )
     X, y = make_dataset("moons", cfg.n_samples, noise=cfg.noise, random_state=0)
     return cfg, split_dataset(X, y, val_fraction=cfg.val_fraction, random_state=0, standardize=True)
@@ -63,11 +71,19 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def lockstep_groups(cfg: Config) -> list[Config]:
+    """The configs trained as one LockstepTrainer each: ``cfg`` itself (no grid, or a grid of a
+    lockstep setting), else one per row (as nnviz.grid.GridExperiment's groups)."""
+    return [cfg] if not cfg.vary or cfg.vary in LOCKSTEP_AXES else list(cfg.rows)
+
+
 def time_lockstep(cfg, split, repeats) -> float:
-    """Seconds per model-step."""
+    """Seconds per model-step (every group of a grid, trained one after another)."""
+    groups = lockstep_groups(cfg)
 
     def run():
-        LockstepTrainer(cfg, split).step(cfg.epochs)
+        for group in groups:
+            LockstepTrainer(group, split).step(group.epochs)
 
     steps = cfg.n_runs * cfg.epochs * steps_per_epoch(cfg, len(split.y_train))
     return median_time(run, repeats) / steps
@@ -75,11 +91,13 @@ def time_lockstep(cfg, split, repeats) -> float:
 
 def time_naive(cfg, split, repeats, epochs) -> float:
     small = cfg.replace(epochs=epochs)
+    rows = small.rows  # each model trains with its row's config
 
     def run():
         for act in small.activations:
-            for seed in small.seeds:
-                train_reference(small, split, act, seed)
+            for row in rows:
+                for seed in row.seeds:
+                    train_reference(row, split, act, seed)
 
     steps = small.n_runs * epochs * steps_per_epoch(small, len(split.y_train))
     return median_time(run, repeats) / steps
@@ -92,13 +110,15 @@ def time_sklearn(cfg, split, repeats, epochs) -> float:
     n = len(split.y_train)
     bs = n if cfg.batch_size <= 0 else cfg.batch_size
 
+    models = [(row, a) for row in cfg.rows for a in cfg.activations if a in SKLEARN_ACTS]
+
     def run():
-        for act in [a for a in cfg.activations if a in SKLEARN_ACTS]:
+        for row, act in models:
             clf = MLPClassifier(
-                hidden_layer_sizes=(cfg.width,) * cfg.hidden_layers,
+                hidden_layer_sizes=(row.width,) * row.hidden_layers,
                 activation=SKLEARN_ACTS[act],
                 solver="adam",
-                learning_rate_init=cfg.lr,
+                learning_rate_init=row.lr,
                 batch_size=bs,
                 max_iter=epochs,
                 alpha=0.0,
@@ -112,8 +132,7 @@ def time_sklearn(cfg, split, repeats, epochs) -> float:
                 clf.fit(split.X_train, split.y_train)
                 clf.score(split.X_val, split.y_val)
 
-    n_models = sum(a in SKLEARN_ACTS for a in cfg.activations)  # one seed each
-    steps = n_models * epochs * steps_per_epoch(cfg, n)
+    steps = len(models) * epochs  # one seed each * steps_per_epoch(cfg, n)
     return median_time(run, repeats) / steps
 
 
@@ -125,14 +144,18 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     scale = 10 if args.quick else 1
+    grid_epochs = (1000 // scale, 200 // scale, 1000 // scale)  # lockstep, naive loop, sklearn: as W
     rows = [
         ("W: 8 runs, full batch", dict(), 1000 // scale, 200 // scale, 1000 // scale),
         ("W, minibatch 32", dict(batch_size=32), 100 // scale, 10 // scale, 50 // scale),
         ("W, 40 runs (8 acts x 5 seeds)", dict(n_seeds=5), 1000 // scale, 40 // scale, 200 // scale),
+        ("W x 3 learning rates (24 runs, one lockstep group)", dict(vary="lr", values=LRS), *grid_epochs),
+        ("W x widths 4, 8, 16 (24 runs, 3 lockstep groups)", dict(vary="width", values=WIDTHS), *grid_epochs),
     ]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), median of {args.repeats} runs")
     print("times in microseconds per model-step (one model, one optimiser step)\n")
-    header = f"| {'workload':32} | {'lockstep':>9} | {'naive loop':>10} | {'sklearn MLP':>11} | {'naive/lockstep':>14} | {'sklearn/lockstep':>16} |"
+    w = max(len(row[0]) for row in rows)
+    header = f"| {'workload':{w}} | {'lockstep':>9} | {'naive loop':>10} | {'sklearn MLP':>11} | {'naive/lockstep':>14} | {'sklearn/lockstep':>16} |"
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
     for name, changes, epochs, naive_epochs, sk_epochs in rows:
@@ -141,7 +164,7 @@ def main() -> None:
         naive = time_naive(cfg, split, args.repeats, naive_epochs) * 1e6
         sk = time_sklearn(cfg, split, args.repeats, sk_epochs) * 1e6
         print(
-            f"| {name:32} | {lock:9.1f} | {naive:10.1f} | {sk:11.1f} | {naive / lock:13.1f}x | {sk / lock:15.1f}x |",
+            f"| {name:{w}} | {lock:9.1f} | {naive:10.1f} | {sk:11.1f} | {naive / lock:13.1f}x | {sk / lock:15.1f}x |",
             flush=True,
         )
 

@@ -1,6 +1,9 @@
 """Measure the live view in Chromium: time to the first boundary (warm server), redraws per second
 and bytes per update with 8 activations.
-Usage: python -m tools.measure [--seconds 10] [--script app.py]   (make measure)
+Usage: python -m tools.measure [--seconds 10] [--script app.py] [--query Q --panels N]   (make measure)
+``--query`` measures the live rate of another comparison (URL parameters, e.g. a grid:
+``--query "vary=lr&values=0.003,0.03,0.3" --panels 12``); it trains with minibatches of 8 as the
+default does.
 
 Times are taken in the page (``performance.now()``, milliseconds since navigation start) when
 Plotly has finished drawing the boundary chart, so polling from here does not blur them."""
@@ -53,7 +56,7 @@ def first_boundary(context, url: str, query: str, n: int) -> dict:
     }
 
 
-def live_rate(context, url: str, seconds: float) -> dict:
+def live_rate(context, url: str, seconds: float, params: str = EIGHT, panels: int = 8) -> dict:
     """Boundary updates the browser shows per second while training live, and the gaps between them
     (a page without listeners: Playwright's websocket events copy every payload out of the browser,
     which slows it), then the update sizes on the wire (another page, listening for a few seconds).
@@ -61,10 +64,10 @@ def live_rate(context, url: str, seconds: float) -> dict:
     An update is a live frame from nnviz's websocket swapped in, or a figure from Streamlit's drawn.
     Small minibatches make the epochs slower, so that training lasts the whole window; the drawing
     does not depend on them."""
-    query = f"/?{EIGHT}&epochs=5000&batch_size=8"
+    query = f"/?{params}&epochs=5000&batch_size=8"
     page = context.new_page()
     page.goto(url + query, wait_until="commit")
-    wait_for_boundary(page, 8, timeout_s=60)
+    wait_for_boundary(page, panels, timeout_s=60)
     page.wait_for_timeout(1000)
     page.evaluate(
         f"""() => {{ const d = document.querySelector('{CHART}'); window.__updates = [];
@@ -92,7 +95,7 @@ def live_rate(context, url: str, seconds: float) -> dict:
 
     page.on("websocket", watch)
     page.goto(url + query, wait_until="commit")
-    wait_for_boundary(page, 8, timeout_s=60)
+    wait_for_boundary(page, panels, timeout_s=60)
     page.wait_for_timeout(1000)
     s0 = time.monotonic()
     page.wait_for_timeout(4000)
@@ -122,6 +125,8 @@ def main() -> int:
     parser.add_argument("--loads", type=int, default=5, help="warm page loads to time")
     parser.add_argument("--repeats", type=int, default=3, help="live-rate measurements")
     parser.add_argument("--script", default="serve.py", help="serve.py (make run) or app.py (no websocket)")
+    parser.add_argument("--query", default=EIGHT, help="URL parameters of the live comparison measured")
+    parser.add_argument("--panels", type=int, default=8, help="its boundary panels")
     args = parser.parse_args()
     chromium = find_chromium()
     if chromium is None:
@@ -135,9 +140,8 @@ def main() -> int:
         live = []  # each in a browser of its own
         for _ in range(args.repeats):
             with browser(chromium) as b:
-                live.append(
-                    live_rate(b.new_context(viewport={"width": 1280, "height": 800}), url, args.seconds)
-                )
+                context = b.new_context(viewport={"width": 1280, "height": 800})
+                live.append(live_rate(context, url, args.seconds, args.query, args.panels))
     print(
         f"cold server and browser cache: boundary on screen {cold['seen_s']:.2f} s after navigation, "
         f"interactive {cold['drawn_s']:.2f} s"
@@ -150,7 +154,7 @@ def main() -> int:
     print(f"warm, {len(warm)} loads: boundary on screen {median('seen_s')} after navigation")
     print(f"  = {median('seen_after_load_s')} after the load event; interactive chart {median('drawn_s')}")
     for run in live:
-        print("live, 8 activations: " + ", ".join(f"{k} {v:.2f}" for k, v in run.items()))
+        print(f"live, {args.query}: " + ", ".join(f"{k} {v:.2f}" for k, v in run.items()))
     return 0
 
 
