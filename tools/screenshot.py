@@ -1,8 +1,9 @@
 """`make screenshot`: regenerate the README's screenshots from the running app (system Chromium).
 
 Starts `streamlit run serve.py`, opens the page at 1280x800, waits for training to finish and saves
-assets/screenshot.png, then one screenshot per view (tab) as assets/view-*.png, and assets/draw.png
-(Draw points, with a few points drawn).
+assets/screenshot.png, then one screenshot per view (tab) as assets/view-*.png, assets/draw.png
+(Draw points, with a few points drawn), assets/network.png and the grid's as assets/grid*.png (a
+3 x 4 learning-rate grid finished, live, at 1024 and 1920 px, and rows of datasets).
 Usage: python -m tools.screenshot [--only screenshot]   (make screenshot)
 """
 
@@ -35,6 +36,31 @@ VIEWS = [
         4,
     ),
 ]
+
+
+# The grid (a second compared setting): (file, query, panels, window width, live: shot while training)
+GRID_LR = "?vary=lr&values=0.003,0.03,0.3"
+GRID_VIEWS = [
+    ("grid.png", GRID_LR + "&epochs=300", 12, 1280, False),
+    ("grid-live.png", GRID_LR + "&epochs=5000", 12, 1280, True),
+    ("grid-1024.png", GRID_LR + "&epochs=300", 12, 1024, False),
+    ("grid-1920.png", GRID_LR + "&epochs=300", 12, 1920, False),
+    ("grid-datasets.png", "?vary=dataset&values=moons,circles,xor&epochs=300", 12, 1280, False),
+]
+
+
+def shoot_grid(b, url: str, name: str, query: str, n_panels: int, width: int, live: bool) -> None:
+    page = b.new_page(viewport={"width": width, "height": 800 if width < 1900 else 1080})
+    page.goto(url + "/" + query, wait_until="domcontentloaded")
+    wait_for_boundary(page, n_panels, timeout_s=90)
+    if live:
+        page.wait_for_timeout(4000)
+    else:
+        wait_until_trained(page, timeout_s=150)
+    page.mouse.move(5, 400)
+    page.screenshot(path=str(ASSETS / name))
+    page.close()
+    print(f"wrote assets/{name}")
 
 
 def wait_until_trained(page, timeout_s: float = 90.0) -> None:
@@ -152,6 +178,9 @@ def main() -> int:
             shoot_draw(page, url)
         if args.only is None or "network.png".startswith(args.only):
             shoot_network(page, url)
+        for name, query, n_panels, width, live in GRID_VIEWS:
+            if args.only is None or name.startswith(args.only):
+                shoot_grid(b, url, name, query, n_panels, width, live)
     return 0
 
 
