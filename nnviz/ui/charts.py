@@ -19,6 +19,7 @@ import html
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -125,12 +126,13 @@ def first_paint(fig, *, key: str, sources: list[str], titles: list[str], colors:
     parts = []
     for image, source in zip(layout.images, sources, strict=True):
         (x0, x1), (y0, y1) = layout[_axis(image.xref, "x")].domain, layout[_axis(image.yref, "y")].domain
-        # equal units on both axes (scaleanchor): the data keep their aspect, centred in the cell
+        # equal units on both axes (scaleanchor): the data keep their aspect, at the top of the cell
+        # (constraintoward "top", right under its title) and centred across it
         aspect, cell_h = image.sizex / image.sizey, (y1 - y0) * inner_h
         parts.append(
             f'<div style="position:absolute;left:{across(x0)};top:{down(y1):.1f}px;'
             f"width:calc({x1 - x0:.5f} * {inner_w});height:{cell_h:.1f}px;display:flex;"
-            f'align-items:center;justify-content:center"><img src="{html.escape(source)}" alt="" '
+            f'align-items:flex-start;justify-content:center"><img src="{html.escape(source)}" alt="" '
             f'style="width:min(100%, {cell_h * aspect:.1f}px);aspect-ratio:{aspect:.5f};height:auto"></div>'
         )
     for note, title, color in zip(layout.annotations, titles, colors, strict=False):
@@ -139,6 +141,13 @@ def first_paint(fig, *, key: str, sources: list[str], titles: list[str], colors:
             f'transform:translate(-50%,-100%);white-space:nowrap">'
             f'<span style="color:{html.escape(color)}">■</span> {html.escape(title)}</div>'
         )
+    for note in layout.annotations:  # a grid's row headers, written upwards left of their row
+        if note.textangle == -90:
+            parts.append(
+                f'<div style="position:absolute;left:{margin["l"] - 34}px;top:{down(note.y):.1f}px;'
+                f"transform:translate(-100%,-50%) rotate(-90deg);transform-origin:right center;"
+                f'white-space:nowrap;font-weight:bold">{html.escape(re.sub("<[^>]+>", "", note.text))}</div>'
+            )
     st.html(
         f'<div class="nnviz-first-paint" data-chart="{html.escape(key)}" style="position:relative;'
         f'height:{layout.height}px;margin-bottom:-1rem;overflow:hidden;font:13px {FONT};color:#222">'
