@@ -236,3 +236,29 @@ def test_live_view_falls_back_when_the_websocket_is_blocked(chromium, app_server
     )
     assert dataset == "Circles", dataset
     assert "dataset=circles" in page.url
+
+
+def test_a_grid_trains_live_row_by_row_and_the_vary_control_changes_it(chromium, app_server, page):
+    url, _, _ = app_server
+    open_app(page, url, "?vary=lr&values=0.003,0.03,0.3&epochs=5000")
+    info = wait_for_boundary(page, 12, timeout_s=60)
+    names = [t.split(" ·")[0] for t in info["titles"] if "·" in t]
+    assert names == ["Sigmoid", "Tanh", "ReLU", "Leaky ReLU"] * 3  # columns: activations; rows: lr
+    texts = page.evaluate(
+        """() => [...document.querySelectorAll('.nnviz-chart[data-chart="boundary"] .annotation-text')]
+                 .map(t => t.textContent)"""
+    )
+    assert {"lr 0.003", "lr 0.03", "lr 0.3"} <= set(texts)  # the row headers
+    e1 = epoch_of(page)
+    page.wait_for_timeout(2000)
+    assert epoch_of(page) > e1  # live
+    page.screenshot(path=str(ARTIFACTS / "browser-grid.png"))
+    values = page.locator('input[aria-label="Values (rows)"]')
+    values.fill("0.01, 8")
+    values.press("Enter")
+    wait_for_boundary(page, 8, timeout_s=60)
+    page.wait_for_function("() => location.search.includes('values=0.01%2C8')", timeout=15000)
+    values.fill("0.01, banana")
+    values.press("Enter")
+    page.get_by_text("banana: not valid values of lr").wait_for(timeout=15000)
+    assert boundary_info(page)["heatmaps"] == 8  # the last grid stays
