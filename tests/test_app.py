@@ -269,8 +269,11 @@ def test_the_summary_names_every_run_with_one_verdict_line_and_people_numbers():
     exp.step(20)
     at.button(key="step").click().run()  # a rerun with the trained experiment (Step: nothing left)
     lines = [m.value for m in at.markdown if m.value.startswith("**") and "**:" in m.value]
-    assert [line.split("**")[1] for line in lines] == ["Linear (identity) ✕ diverged", "ReLU", "Tanh"]
-    assert "diverged at epoch" in lines[0]
+    assert [line.split("**")[1] for line in lines] == [
+        "Linear (identity) · lr 0.03", "Linear (identity) · lr 10 ✕ diverged", "ReLU · lr 0.03", "ReLU · lr 10",
+        "Tanh · lr 0.03", "Tanh · lr 10",
+    ]  # fmt: skip
+    assert "diverged at epoch" in lines[1] and "diverged" not in lines[0]
     table = at.dataframe[0].value
-    assert "e+" in table["train loss"][0] and "." in table["train loss"][0]  # 2.3e+16, not 23066568539766784
+    assert "e+" in table["train loss"][1] and "." in table["train loss"][1]  # 2.3e+16, not 23066568539766784
     assert all(cell != "None" for column in table.columns for cell in table[column].astype(str))
