@@ -112,12 +112,14 @@ def grid_boundary_figure(
     same = all(np.array_equal(b.xs, blocks[0].xs) and np.array_equal(b.ys, blocks[0].ys) for b in blocks)
     labelled = any(b.label for b in blocks)
     inner = width - (ROW_LABEL_MARGIN if labelled else 0)
+    # a grid's lines of panels share ~520 px (a laptop's screen below the controls), 150-280 px each
+    cap = float(np.clip(520 / sum(lines), 150, 280)) if labelled else 360
     line_heights = []
     for b, n in zip(blocks, lines, strict=True):
         aspect = np.clip(
             (b.ys[-1] - b.ys[0]) / (b.xs[-1] - b.xs[0]), 0.45, 1.3
         )  # panels keep the data's aspect
-        line_heights += [min(0.93 * inner / ncols * aspect, 280 if labelled else 360) + 44] * n
+        line_heights += [min(0.93 * inner / ncols * aspect, cap) + 44] * n
     height = sum(line_heights) + 70
     titles = [t for b in blocks for t in _cells(b.titles, ncols)]
     colors = [c for b in blocks for c in _cells(b.title_colors or [None] * len(b.titles), ncols)]
