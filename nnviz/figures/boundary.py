@@ -112,8 +112,8 @@ def grid_boundary_figure(
     same = all(np.array_equal(b.xs, blocks[0].xs) and np.array_equal(b.ys, blocks[0].ys) for b in blocks)
     labelled = any(b.label for b in blocks)
     inner = width - (ROW_LABEL_MARGIN if labelled else 0)
-    # a grid's lines of panels share ~520 px (a laptop's screen below the controls), 150-280 px each
-    cap = float(np.clip(520 / sum(lines), 150, 280)) if labelled else 360
+    # a grid's lines of panels share ~440 px (a laptop's screen below the controls), 140-240 px each
+    cap = float(np.clip(440 / sum(lines), 140, 240)) if labelled else 360
     line_heights = []
     for b, n in zip(blocks, lines, strict=True):
         aspect = np.clip(
