@@ -72,7 +72,9 @@ def test_failure_inside_a_figure_is_shown_and_the_rest_of_the_page_stays(monkeyp
     def broken_figure(*args, **kwargs):
         raise ValueError("simulated figure failure")
 
-    monkeypatch.setattr("nnviz.figures.boundary.boundary_figure", broken_figure)
+    monkeypatch.setattr(
+        "nnviz.figures.boundary.grid_boundary_figure", broken_figure
+    )  # what the page draws with
     at = run_app()
     assert not at.exception
     assert any("simulated figure failure" in e.value for e in at.error)
