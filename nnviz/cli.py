@@ -20,6 +20,8 @@ import torch
 from nnviz import export
 from nnviz.analysis.verdicts import LABELS
 from nnviz.config import MAX_VALUES, MIN_VALUES, VARY, Config, Notice, parse_values, value_name
+from nnviz.data.features import DEFAULT_FEATURES
+from nnviz.data.features import labels as feature_labels
 from nnviz.experiment import Experiment
 from nnviz.grid import GridExperiment, build
 
@@ -128,12 +130,15 @@ def summary_table(exp: Experiment | GridExperiment) -> str:
 
 def headline(exp: Experiment | GridExperiment, seconds: float) -> str:
     """What was trained, e.g. "8 runs x 3 epochs on moons (lr = 0.1, 8) in 1.2s"; the
-    varied setting as the summary's rows name it."""
+    varied setting as the summary's rows name it, and the input features unless x1, x2."""
     cfg = exp.cfg
     on = "" if cfg.vary == "dataset" else f" on {cfg.dataset}"
     names = ", ".join(value_name(cfg.vary, v) for v in cfg.values)
     grid = f" ({VARY[cfg.vary][0]} = {names})" if cfg.vary else ""
-    return f"{cfg.n_runs} runs x {cfg.epochs} epochs{on}{grid} in {seconds:.1f}s"
+    inputs = (
+        "" if cfg.features == DEFAULT_FEATURES else f" with inputs {', '.join(feature_labels(cfg.features))}"
+    )
+    return f"{cfg.n_runs} runs x {cfg.epochs} epochs{on}{inputs}{grid} in {seconds:.1f}s"
 
 
 def _pm(values: np.ndarray, unit: str) -> str:

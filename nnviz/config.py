@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnviz.activations import ACTIVATIONS
+from nnviz.data.features import DEFAULT_FEATURES, FEATURES
 from nnviz.data.generators import DATASETS
 
 UPLOAD = "upload"  # the user's own CSV: the data lives in the session, not in the URL
@@ -153,6 +154,7 @@ class Config:
     seed: int = 0
     n_seeds: int = 1
     # Network
+    features: tuple[str, ...] = DEFAULT_FEATURES  # the network's inputs (nnviz.data.features)
     hidden_layers: int = 2
     width: int = None  # type: ignore[assignment]
     batch_norm: bool = False
@@ -192,6 +194,10 @@ class Config:
         for key, value in self.act_params:
             if key not in ACT_PARAMS or not ACT_PARAMS[key][1] <= value <= ACT_PARAMS[key][2]:
                 out.append((f"p.{key}", f"{value!r} is not a valid value"))
+        try:
+            _check_features(self.features)
+        except ValueError as exc:
+            out.append(("features", str(exc)))
         try:
             _check_grid(self)
         except ValueError as exc:
@@ -282,6 +288,8 @@ class Config:
             out["act"] = ",".join(self.activations)
         for key, value in self.act_params:
             out["p." + key] = _format(value)
+        if full or self.features != DEFAULT_FEATURES:
+            out["features"] = ",".join(self.features)
         if self.vary:
             out["vary"], out["values"] = self.vary, ",".join(self.values)
         return out
@@ -302,6 +310,8 @@ class Config:
                     values[key] = _parse_field(key, raw, field_types()[key])
                 elif key == "act":
                     values["activations"] = _parse_activations(raw)
+                elif key == "features":
+                    values["features"] = parse_features(raw)
                 elif key.startswith("p.") and key[2:] in ACT_PARAMS:
                     _, low, high = ACT_PARAMS[key[2:]]
                     act_params[key[2:]] = _parse_number(raw, low, high, float)
@@ -315,7 +325,11 @@ class Config:
         cfg = cls(**values)
         cfg, grid_notices = _with_grid(cfg, grid)
         notices += grid_notices
-        used = {"act": "the default activations", **{f"p.{k}": "the default" for k in ACT_PARAMS}}
+        used = {
+            "act": "the default activations",
+            "features": ",".join(cfg.features),
+            **{f"p.{k}": "the default" for k in ACT_PARAMS},
+        }
         notices = [
             Notice(key, given, used.get(key) or _format(getattr(cfg, key)), why)
             for key, given, why in fallbacks
@@ -430,6 +444,8 @@ def _clip(text: str, n: int = 40) -> str:
 
 
 def _format(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):
@@ -485,6 +501,31 @@ def _parse_field(name: str, raw: str, kind: type) -> Any:
             return False
         raise ValueError(f"{_clip(raw)!r} is not a yes/no value")
     return _parse_number(raw, rule.low, rule.high, kind)
+
+
+def parse_features(raw: str) -> tuple[str, ...]:
+    """The input features from comma-separated names (nnviz.data.features), in the registry's order
+    (as TF Playground lists its inputs); ValueError naming the unknown ones, or when there are none
+    or one is given twice."""
+    order = list(FEATURES)
+    given = (n.strip() for n in raw.split(",") if n.strip())
+    names = tuple(sorted(given, key=lambda n: order.index(n) if n in order else len(order)))
+    _check_features(names)
+    return names
+
+
+def _check_features(names: tuple[str, ...]) -> None:
+    if not isinstance(names, tuple):
+        raise ValueError(f"features must be a tuple of names, got {type(names).__name__}")
+    if not names:
+        raise ValueError(f"no input feature given; use some of {', '.join(FEATURES)}")
+    bad = [_clip(str(n), 12) for n in names if n not in FEATURES]
+    if bad:
+        raise ValueError(f"unknown feature(s) {', '.join(bad[:5])}; use some of {', '.join(FEATURES)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"a feature is given twice in {_clip(','.join(names))}")
+    if list(names) != sorted(names, key=list(FEATURES).index):
+        raise ValueError(f"features must be in the order {', '.join(FEATURES)}")
 
 
 def _parse_activations(raw: str) -> tuple[str, ...]:

@@ -3,11 +3,13 @@
 CSV text is built with the csv module (the core needs no pandas); in a grid every row names the
 varied setting (``varied``, its URL key) and the run's value of it (``value``, URL text), both
 empty without a grid. Weights are a ``torch.save`` file: ``{"config": params, "varied": key,
-"dims": [...], "init", "batch_norm", "standardize", "runs": [{"activation", "seed", "params",
-"row", "value", "dims", "init", "batch_norm", "standardize", "state_dict"}]}``: each run carries its
-own network shape and input scaling (a grid's rows may differ in them); the top-level ``dims``,
-``init``, ``batch_norm`` and ``standardize`` are there when every run shares them (always without
-a grid). Each ``state_dict`` loads into :func:`load_run_model` (a plain ``nn.Sequential``).
+"dims": [...], "init", "batch_norm", "standardize", "inputs", "runs": [{"activation", "seed",
+"params", "row", "value", "dims", "init", "batch_norm", "standardize", "inputs", "state_dict"}]}``:
+each run carries its own network shape and input scaling (a grid's rows may differ in them); the
+top-level ``dims``, ``init``, ``batch_norm``, ``standardize`` and ``inputs`` are there when every
+run shares them (always without a grid). ``inputs`` documents the network's input features:
+``{"names", "mean", "std"}`` (nnviz.data.features.InputMap). Each ``state_dict`` loads into
+:func:`load_run_model` (a plain ``nn.Sequential``); :func:`model_inputs` makes its input from points.
 
 Everything here takes either kind of experiment (nnviz.grid.build): an Experiment or a GridExperiment.
 """
@@ -26,6 +28,7 @@ from torch import nn
 
 from nnviz.analysis.summary import COLUMNS
 from nnviz.config import Config
+from nnviz.data.features import DEFAULT_FEATURES, InputMap
 from nnviz.engine.model import reference_model
 
 if TYPE_CHECKING:
@@ -118,7 +121,8 @@ def config_from_json(text: str) -> Config:
     return cfg
 
 
-SHARED_KEYS = ("dims", "init", "batch_norm", "standardize")  # per run; top level when all runs agree
+# per run; top level when all runs agree
+SHARED_KEYS = ("dims", "init", "batch_norm", "standardize", "inputs")
 
 
 def weights_bytes(exp: Experiment | GridExperiment) -> bytes:
@@ -140,6 +144,7 @@ def weights_bytes(exp: Experiment | GridExperiment) -> bytes:
                 "init": row.init,
                 "batch_norm": row.batch_norm,
                 "standardize": {"mean": part.split.mean.tolist(), "scale": part.split.scale.tolist()},
+                "inputs": part.trainer.inputs.to_dict(),
                 "state_dict": part.trainer.state_dict(j),
             }
         )
@@ -156,8 +161,9 @@ def weights_bytes(exp: Experiment | GridExperiment) -> bytes:
 def load_run_model(payload: dict, run: int) -> nn.Sequential:
     """A plain ``nn.Sequential`` with the trained weights of one run of a weights export.
 
-    Inputs must be standardised with the run's ``payload["runs"][run]["standardize"]`` first (the
-    same as ``payload["standardize"]`` when every run shares it); the output is logits.
+    Its inputs are the run's input features (``payload["runs"][run]["inputs"]``) of the points
+    standardised with the run's ``"standardize"``: :func:`model_inputs` makes them from data
+    coordinates. The output is logits.
     """
     entry = payload["runs"][run]
 
@@ -170,6 +176,18 @@ def load_run_model(payload: dict, run: int) -> nn.Sequential:
     )  # fmt: skip
     model.load_state_dict(entry["state_dict"])
     return model.eval()
+
+
+def model_inputs(payload: dict, run: int, X: np.ndarray) -> torch.Tensor:
+    """The input ``[N, F]`` of one run's model (:func:`load_run_model`) at points ``X [N, 2]`` in data
+    coordinates: standardised with the run's ``standardize``, then its input features (``inputs``)."""
+    entry = payload["runs"][run]
+    scaling = entry.get("standardize", payload.get("standardize"))
+    mean, scale = (np.asarray(scaling[k], dtype=np.float32) for k in ("mean", "scale"))
+    points = ((np.asarray(X, dtype=np.float32) - mean) / scale).astype(np.float32)
+    default = {"names": list(DEFAULT_FEATURES), "mean": [0.0, 0.0], "std": [1.0, 1.0]}  # older files
+    inputs = InputMap.from_dict(entry.get("inputs", payload.get("inputs", default)))
+    return torch.from_numpy(np.ascontiguousarray(inputs.apply(points)))
 
 
 def dataset_csv(X: np.ndarray, y: np.ndarray) -> str:

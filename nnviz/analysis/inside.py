@@ -1,5 +1,5 @@
-"""Looking inside one run: hidden-unit maps over the input plane, the transformed space of a layer,
-PReLU's learned slopes, and where the seeds of one activation disagree.
+"""Looking inside one run: input-feature and hidden-unit maps over the input plane, the transformed
+space of a layer, PReLU's learned slopes, and where the seeds of one activation disagree.
 
 Plain arrays out (numpy), for :mod:`nnviz.figures`. Points are in data coordinates; ``mean``/``scale``
 are the split's standardisation, applied before the network sees them.
@@ -17,6 +17,14 @@ def unit_maps(trainer, run: int, grid: Grid, mean=0.0, scale=1.0) -> list[np.nda
     r = len(grid.xs)
     layers = trainer.hidden_outputs((grid.points - mean) / scale)
     return [h[run].reshape(h.shape[1], r, r) for h in layers]
+
+
+def input_maps(trainer, grid: Grid, mean=0.0, scale=1.0) -> np.ndarray:
+    """The network's inputs over the grid, as its first layer sees them: ``[F, R, R]``, one map per
+    input feature (``trainer.inputs``; x1 and x2 by default)."""
+    r = len(grid.xs)
+    features = trainer.input_features((grid.points - mean) / scale)  # [G, F]
+    return features.T.reshape(features.shape[1], r, r)
 
 
 def prelu_slopes(trainer, run: int) -> list[np.ndarray] | None:

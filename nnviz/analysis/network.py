@@ -1,10 +1,10 @@
 """One run's whole network as plain data, for the Network view (TF Playground's picture of a net).
 
-Per run: every unit's output over the input plane (the inputs x1, x2, each hidden layer, the output
-as class probabilities), every weight matrix and bias vector, and per unit what happens on the
-training points: its output's mean and range, whether it is *dead* or how often it is *saturated*
-(the definitions of :mod:`nnviz.engine.recorder`), and the mean |gradient| of its incoming weights
-at the last optimiser step. Plain numpy out, for :mod:`nnviz.figures.network`; no Streamlit.
+Per run: every unit's output over the input plane (the input features, by default x1 and x2, each
+hidden layer, the output as class probabilities), every weight matrix and bias vector, and per unit
+what happens on the training points: its output's mean and range, whether it is *dead* or how
+often it is *saturated* (the definitions of :mod:`nnviz.engine.recorder`), and the mean |gradient|
+of its incoming weights at the last optimiser step. Plain numpy out, for :mod:`nnviz.figures.network`; no Streamlit.
 
 Points are in data coordinates; ``mean``/``scale`` are the split's standardisation, applied before
 the network sees them (as :func:`nnviz.analysis.inside.unit_maps`).
@@ -29,8 +29,8 @@ class Network:
     """One run's network. Columns are the inputs, the hidden layers, then the output; "layer" ``l``
     below is the ``l``-th weight layer (``weights[l]`` goes from column ``l`` to column ``l + 1``).
 
-    ``maps[c]`` : ``[units, R, R]`` float32 over the grid (rows over ``ys``): column 0 the two
-        standardised inputs, then each hidden layer's outputs, then the output column as class
+    ``maps[c]`` : ``[units, R, R]`` float32 over the grid (rows over ``ys``): column 0 the network's
+        inputs (the features ``input_names``, nnviz.data.features, as the network sees them), then each hidden layer's outputs, then the output column as class
         probabilities (two classes: one unit, P(class 1); else one unit per class, softmax).
     ``weights[l]`` : ``[out, in]``; ``biases[l]`` : ``[out]`` (BatchNorm's shift where the hidden
         layers have no bias of their own).
@@ -62,6 +62,7 @@ class Network:
     saturated_share: list[np.ndarray]
     saturated: list[np.ndarray]
     grad: list[np.ndarray]
+    input_names: tuple[str, ...] = ()  # the input features' names (column 0); () for x1, x2, ...
 
 
 def default_pair(runs: list[tuple[str, int]]) -> tuple[int, int]:
@@ -108,7 +109,8 @@ def networks(trainer, runs, grid: Grid, mean=0.0, scale=1.0) -> list[Network]:
     r = len(grid.xs)
     scaled = ((grid.points - mean) / scale).astype(np.float32)
     hidden, logits = _outputs(trainer, runs, scaled)
-    inputs = scaled.T.reshape(2, r, r)
+    features = trainer.input_features(scaled)  # [G, F]
+    inputs = features.T.reshape(features.shape[1], r, r)
     stats = _train_stats(trainer, runs)
     steps = trainer.epoch > 0 or trainer.batch > 0
     out = []
@@ -137,6 +139,7 @@ def networks(trainer, runs, grid: Grid, mean=0.0, scale=1.0) -> list[Network]:
             weights=weights, biases=biases, out_mean=s["mean"], out_min=s["min"], out_max=s["max"],
             zero_share=zero, dead=dead, saturated_share=low,
             saturated=[np.nan_to_num(v, nan=0.0) >= SAT_POINTS for v in low], grad=grad,
+            input_names=tuple(trainer.inputs.names),
         ))  # fmt: skip
     return out
 

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nnviz.config import Config
+from nnviz.data.features import InputMap
 from nnviz.data.split import Split
 from nnviz.engine.model import epoch_order, layer_dims, reference_model
 from nnviz.engine.trainer import ADAM_BETAS, ADAM_EPS
@@ -43,15 +44,19 @@ def correct_count(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> int:
 
 
 def train_reference(cfg: Config, split: Split, activation: str, seed: int) -> tuple[nn.Module, dict]:
-    """Train one model; returns it and its history ``{key: [epochs]}`` (see ``training.HISTORY_KEYS``)."""
-    dims = layer_dims(2, cfg.hidden_layers, cfg.width, split.n_classes)
+    """Train one model; returns it and its history ``{key: [epochs]}`` (see ``training.HISTORY_KEYS``).
+
+    The model's inputs are ``cfg.features`` of the split's points, standardised on the training
+    points (:class:`~nnviz.data.features.InputMap`, as the lockstep trainer has them)."""
+    inputs = InputMap.fit(cfg.features, split.X_train, standardize=cfg.standardize)
+    dims = layer_dims(len(cfg.features), cfg.hidden_layers, cfg.width, split.n_classes)
     model = reference_model(
         dims, activation, cfg.params_for(activation), scheme=cfg.init, seed=seed, batch_norm=cfg.batch_norm
     )
     opt = make_optimizer(cfg, model.parameters())
     weights = [m.weight for m in model if isinstance(m, nn.Linear)]
-    x, y = torch.from_numpy(split.X_train), torch.from_numpy(split.y_train)
-    xv, yv = torch.from_numpy(split.X_val), torch.from_numpy(split.y_val)
+    x, y = torch.from_numpy(inputs.apply(split.X_train)), torch.from_numpy(split.y_train)
+    xv, yv = torch.from_numpy(inputs.apply(split.X_val)), torch.from_numpy(split.y_val)
     n = len(y)
     bs = cfg.batch_size if 0 < cfg.batch_size < n else n
     hist = {k: [] for k in ("train_loss", "train_acc", "val_loss", "val_acc")}

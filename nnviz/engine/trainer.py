@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from nnviz.activations import get_activation
 from nnviz.config import LOCKSTEP_AXES, Config
+from nnviz.data.features import InputMap
 from nnviz.data.split import Split
 from nnviz.engine import lockstep, losses
 from nnviz.engine.model import epoch_order, init_weights, layer_dims
@@ -49,10 +50,11 @@ class TrainerState:
 
     cfg: Config
     n_classes: int
-    x: torch.Tensor  # [2, N] float32: the training inputs (scaled space), features first
+    x: torch.Tensor  # [2, N] float32: the training points (scaled space), coordinates first
     y: torch.Tensor  # [N] int64
     x_val: torch.Tensor  # [2, N_val] float32
     y_val: torch.Tensor  # [N_val] int64
+    inputs: InputMap  # points -> the network's inputs (cfg.features, standardised on the training points)
     params: torch.Tensor  # [K, P] float32: every parameter of every run
     running: list  # per hidden layer: BatchNorm running (mean, var), each [K, width, 1], or None
     optimizer: OptimizerState
@@ -88,6 +90,7 @@ class TrainerState:
             y=torch.from_numpy(split.y_train.astype(np.int64)),
             x_val=torch.from_numpy(np.ascontiguousarray(split.X_val.T, dtype=np.float32)),
             y_val=torch.from_numpy(split.y_val.astype(np.int64)),
+            inputs=InputMap.fit(cfg.features, split.X_train, standardize=cfg.standardize),
             params=params,
             running=[
                 (torch.zeros(k, cfg.width, 1), torch.ones(k, cfg.width, 1)) if cfg.batch_norm else None
@@ -124,7 +127,7 @@ def _check_lockstep(cfg: Config) -> None:
 
 
 def _layout(cfg: Config, n_classes: int) -> tuple[list[int], lockstep.Layout]:
-    dims = layer_dims(2, cfg.hidden_layers, cfg.width, n_classes)
+    dims = layer_dims(len(cfg.features), cfg.hidden_layers, cfg.width, n_classes)
     return dims, lockstep.Layout(dims, prelu="prelu" in cfg.activations, batch_norm=cfg.batch_norm)
 
 
@@ -142,8 +145,9 @@ class LockstepTrainer:
     * training: ``step(n_epochs)``, ``advance(max_steps, until_epoch)`` (optimiser steps: it may
       stop inside an epoch), ``epoch``, ``batch``, ``steps_per_epoch``, ``done``; ``history()`` (per-epoch metrics) and
       ``diagnostics`` (a :class:`~nnviz.engine.recorder.DiagnosticsRecorder`: ``arrays()``);
-    * outputs, evaluation mode, at points in the scaled input space: ``predict_proba(x)``,
-      ``hidden_outputs(x)``, ``forward_eval(x, need_deriv)`` (logits and per-layer caches);
+    * outputs, evaluation mode, at 2D points in the scaled input space: ``predict_proba(x)``,
+      ``hidden_outputs(x)``, ``forward_eval(x, need_deriv)`` (logits and per-layer caches), and
+      the network's inputs there, ``input_features(x)`` (``inputs``: the features and their scaling);
     * one run's parameters: ``state_dict(run)``, ``prelu_slopes(run)``, and the gradient of its last
       step: ``gradients(run)`` (keyed like ``state_dict``);
     * what the diagnostics read: ``train_inputs``, ``activation_groups``, ``grad_norms()``,
@@ -177,6 +181,8 @@ class LockstepTrainer:
         self.runs = [(a, seed) for a in cfg.activations for _ in rows for seed in cfg.seeds]
         self.run_rows = [r for _ in cfg.activations for r in range(len(rows)) for _ in cfg.seeds]
         self._views = self._layout.views(s.params)
+        # the network's inputs [F, N]: the training points themselves for the default features
+        self._x, self._x_val = (self._features_of(t) for t in (s.x, s.x_val))
         self._groups = tuple(
             lockstep.Group(get_activation(a), cfg.params_for(a), slice(i * per_act, (i + 1) * per_act))
             for i, a in enumerate(cfg.activations)
@@ -193,13 +199,18 @@ class LockstepTrainer:
         self._workspaces: dict[tuple[int, int], lockstep.Workspace] = {}  # by (points, backward points)
         # full batch without batch norm: training and evaluation mode agree, see _run_pipelined
         self._pipelined = not cfg.batch_norm and not 0 < cfg.batch_size < s.x.shape[1]
-        self._x_all = torch.cat([s.x, s.x_val], dim=1)
+        self._x_all = torch.cat([self._x, self._x_val], dim=1)
         fused = s.n_classes == 2 and cfg.loss == "ce"
         self._split_targets = losses.SplitTargets.of(s.y, s.y_val) if fused else None
         self._all_alive = bool(s.alive.all())
         self._epoch_data: tuple | None = None  # (epoch, x, y, target): the epoch's permuted data
         # a history row (loss, correct, val loss, val correct) / this = (loss, acc, val loss, val acc)
         self._row_scale = torch.tensor([[1.0], [s.x.shape[1]], [1.0], [s.x_val.shape[1]]])
+
+    def _features_of(self, points: torch.Tensor) -> torch.Tensor:
+        """The network's inputs ``[F, N]`` at points ``[2, N]`` (the points themselves for x1, x2)."""
+        inputs = self._state.inputs
+        return points if inputs.identity else inputs.apply(points.T).T.contiguous()
 
     def _targets(self, y: torch.Tensor) -> torch.Tensor:
         if self._state.n_classes == 2:
@@ -297,7 +308,7 @@ class LockstepTrainer:
         s = self._state
         n, spe = s.x.shape[1], self.steps_per_epoch
         if spe == 1:
-            s.partial.append(self._train_step(s.x, s.y, self._onehot))
+            s.partial.append(self._train_step(self._x, s.y, self._onehot))
         else:
             bs = s.cfg.batch_size
             x, y, target = self._epoch_batches()
@@ -315,7 +326,7 @@ class LockstepTrainer:
             loss = torch.stack([b[0] for b in s.partial], dim=1) @ sizes
             correct = torch.stack([b[1] for b in s.partial]).sum(0)
         s.batch, s.partial, self._epoch_data = 0, [], None
-        val_loss, val_correct = self._evaluate(s.x_val, s.y_val, self._onehot_val)
+        val_loss, val_correct = self._evaluate(self._x_val, s.y_val, self._onehot_val)
         self._finish_epoch(_metrics(loss, correct), _metrics(val_loss, val_correct))
 
     def _run_pipelined(self, n_epochs: int) -> None:
@@ -381,10 +392,10 @@ class LockstepTrainer:
         orders = np.stack([epoch_order(seed, s.epoch, n) for seed in s.cfg.seeds])
         if len(orders) == 1:  # one order shared by all runs
             idx = torch.from_numpy(orders[0])
-            x, y, target = s.x[:, idx], s.y[idx], self._onehot[..., idx]
-        else:  # per run: x [K, 2, N], y [K, N], target [K, N] or [K, C, N]
+            x, y, target = self._x[:, idx], s.y[idx], self._onehot[..., idx]
+        else:  # per run: x [K, F, N], y [K, N], target [K, N] or [K, C, N]
             idx = torch.from_numpy(orders)[self._seed_of_run]
-            x, y, target = s.x[:, idx].transpose(0, 1), s.y[idx], self._onehot[..., idx]
+            x, y, target = self._x[:, idx].transpose(0, 1), s.y[idx], self._onehot[..., idx]
             target = target.transpose(0, 1) if s.n_classes > 2 else target
         self._epoch_data = (s.epoch, x, y, target)
         return x, y, target
@@ -460,13 +471,24 @@ class LockstepTrainer:
 
     def forward_eval(self, x: np.ndarray, need_deriv: bool = False):
         """Evaluation-mode forward of all runs on points ``x [G, 2]`` (raw data coordinates
-        already scaled like the training data). Returns (logits [K, out, G], hidden caches: one
-        :class:`~nnviz.engine.lockstep.LayerCache` per hidden layer, ``deriv`` = f'(z) if asked)."""
-        xt = torch.from_numpy(np.ascontiguousarray(np.asarray(x, dtype=np.float32).T))
+        already scaled like the training data), through the input features (``input_features``).
+        Returns (logits [K, out, G], hidden caches: one :class:`~nnviz.engine.lockstep.LayerCache`
+        per hidden layer, ``deriv`` = f'(z) if asked; the first layer's ``a_in`` is ``[F, G]``)."""
+        xt = torch.from_numpy(np.ascontiguousarray(self.input_features(x).T))
         with torch.no_grad():
             return lockstep.forward(
                 self._views, self._groups, xt, train=False, need_deriv=need_deriv, running=self._state.running
             )
+
+    def input_features(self, x: np.ndarray) -> np.ndarray:
+        """The network's inputs ``[G, F]`` float32 at points ``x [G, 2]`` (scaled space): the features
+        of ``cfg.features``, each standardised as on the training points (``inputs``)."""
+        return self._state.inputs.apply(np.asarray(x, dtype=np.float32))
+
+    @property
+    def inputs(self) -> InputMap:
+        """The input features (names, and the mean and std that scale them; read only)."""
+        return self._state.inputs
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities ``[K, G, C]`` of every run at points ``x [G, 2]`` (scaled space).

@@ -42,29 +42,40 @@ _UNIT_SCALE = go.layout.Coloraxis(colorscale=UNIT_SCALE).to_plotly_json()["color
 MAX_UNITS = 16  # per layer in the neurons view; wider layers show their first 16
 
 
-def neurons_figure(maps: list[np.ndarray], xs, ys, *, slopes: list[np.ndarray] | None = None) -> go.Figure:
+def neurons_figure(
+    maps: list[np.ndarray], xs, ys, *, slopes: list[np.ndarray] | None = None,
+    inputs: np.ndarray | None = None, input_labels: list[str] | None = None,
+) -> go.Figure:  # fmt: skip
     """Every hidden unit's output over the input plane, one row per layer (TF Playground's view).
 
-    ``maps``: per layer ``[width, R, R]``; ``slopes``: PReLU's learned slope per unit, shown in titles.
+    ``maps``: per layer ``[width, R, R]``; ``slopes``: PReLU's learned slope per unit, shown in titles;
+    ``inputs``: the network's input features ``[F, R, R]`` as the first row, titled ``input_labels``.
     """
-    n_cols = min(MAX_UNITS, max(m.shape[0] for m in maps))
-    titles = []
-    for layer, m in enumerate(maps):
+    rows = [] if inputs is None else [(inputs, None)]
+    rows += [(m, layer) for layer, m in enumerate(maps)]
+    n_cols = min(MAX_UNITS, max(m.shape[0] for m, _ in rows))
+    titles, names = [], []
+    for m, layer in rows:
         for u in range(n_cols):
-            if u < m.shape[0]:
+            if u >= m.shape[0]:
+                titles.append("")
+            elif layer is None:
+                label = input_labels[u] if input_labels is not None else f"x{u + 1}"
+                titles.append(label)
+                names.append(f"input {label}")
+            else:
                 slope = f" · a={slopes[layer][u]:.2f}" if slopes is not None else ""
                 titles.append(f"L{layer + 1}·{u + 1}{slope}")
-            else:
-                titles.append("")
-    layout, domains, grid_ref = grid_layout(len(maps), n_cols, hspace=0.008, vspace=0.06)
+                names.append(f"layer {layer + 1} unit {u + 1}")
+    layout, domains, grid_ref = grid_layout(len(rows), n_cols, hspace=0.008, vspace=0.06)
     traces = []
-    for layer, m in enumerate(maps):
+    for row, (m, _) in enumerate(rows):
         for u in range(min(n_cols, m.shape[0])):
             z = np.nan_to_num(m[u].astype(np.float32))
             bound = float(np.abs(z).max()) or 1.0
             relative = np.round(z / bound * 100).astype(np.int8)  # -100..100: a small payload
-            s = axis_id(layer * n_cols + u + 1)
-            hover = f"layer {layer + 1} unit {u + 1}<br>%{{z}}% of max |output| {bound:.3g}<extra></extra>"
+            s = axis_id(row * n_cols + u + 1)
+            hover = f"{names[len(traces)]}<br>%{{z}}% of max |output| {bound:.3g}<extra></extra>"
             traces.append(dict(
                 type="heatmap", z=relative, x0=float(xs[0]), dx=float(xs[1] - xs[0]), y0=float(ys[0]),
                 dy=float(ys[1] - ys[0]), zmin=-100, zmax=100, colorscale=_UNIT_SCALE, showscale=False,
@@ -75,7 +86,7 @@ def neurons_figure(maps: list[np.ndarray], xs, ys, *, slopes: list[np.ndarray] |
     cell = max(48, min(90, 1100 // n_cols))
     layout.update(
         annotations=cell_titles(titles, domains, size=9), template=TEMPLATE_SPEC,
-        height=len(maps) * (cell + 22) + 40, margin=dict(l=10, r=10, t=30, b=10),
+        height=len(rows) * (cell + 22) + 40, margin=dict(l=10, r=10, t=30, b=10),
     )  # fmt: skip
     return build_figure(traces, layout, grid_ref)
 

@@ -1,5 +1,5 @@
 """One run's network drawn as a graph, as in TensorFlow Playground: columns of units from the inputs
-(x1, x2) through every hidden layer to the output, each unit a small picture of its output over the
+(the input features, by default x1, x2) through every hidden layer to the output, each unit a small picture of its output over the
 input plane, each weight an edge coloured by its sign with its width by |w|.
 
 Plain data in (:class:`nnviz.analysis.network.Network`), a Plotly figure out (a plain-dict spec, see
@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import functools
 import math
+import re
 import struct
 import zlib
 
@@ -35,6 +36,7 @@ import plotly.graph_objects as go
 from nnviz import fmt
 from nnviz.activations import get_activation
 from nnviz.analysis.network import Network
+from nnviz.data.features import FEATURES
 from nnviz.engine.recorder import SAT_RATIO
 from nnviz.figures.style import (
     CLASS_COLORS,
@@ -67,8 +69,9 @@ _MAX_BOX = 40  # px: the largest picture
 # ---- geometry -------------------------------------------------------------------------------------
 
 
-def geometry(dims, width: float = NOMINAL_WIDTH) -> dict:
-    """Where every unit goes, in px of a drawing ``width`` px wide (the plot area, margins out).
+def geometry(dims, width: float = NOMINAL_WIDTH, left: float = _LEFT) -> dict:
+    """Where every unit goes, in px of a drawing ``width`` px wide (the plot area, margins out), with
+    ``left`` px left of the inputs' centres for their labels.
 
     Returns ``pitch_x`` (px per column), ``x_range`` (in columns), ``height`` (px of the plot area),
     ``boxes`` (the picture's side per column, px) and ``ys`` (per column, each unit's centre in px
@@ -77,7 +80,7 @@ def geometry(dims, width: float = NOMINAL_WIDTH) -> dict:
     n_cols = len(dims)
     plot_w = width - _MARGIN["l"] - _MARGIN["r"]
     edge_box = _MAX_BOX
-    pitch_x = (plot_w - _LEFT - _RIGHT - edge_box / 2) / (n_cols - 1)
+    pitch_x = (plot_w - left - _RIGHT - edge_box / 2) / (n_cols - 1)
     edge_box = min(_MAX_BOX, 0.62 * pitch_x)
     hidden = dims[1:-1]
     n_max = max(hidden + [1])
@@ -87,8 +90,8 @@ def geometry(dims, width: float = NOMINAL_WIDTH) -> dict:
     pitches = [boxes[0] + 12] + [pitch_y] * len(hidden) + [boxes[-1] + 22]  # room for the output's label
     units_h = max(n * p for n, p in zip(dims, pitches, strict=True))
     ys = [units_h / 2 + ((n - 1) / 2 - np.arange(n)) * p for n, p in zip(dims, pitches, strict=True)]
-    left = (_LEFT + edge_box / 2) / pitch_x
-    x_range = [-left, n_cols - 1 + (plot_w / pitch_x - left - (n_cols - 1))]
+    start = (left + edge_box / 2) / pitch_x
+    x_range = [-start, n_cols - 1 + (plot_w / pitch_x - start - (n_cols - 1))]
     return dict(pitch_x=pitch_x, x_range=x_range, height=units_h + _HEADER, units_height=units_h,
                 boxes=boxes, ys=ys)  # fmt: skip
 
@@ -391,6 +394,18 @@ def edge_walk(n_vertices: int, us: np.ndarray, vs: np.ndarray) -> np.ndarray:
 # ---- the hover --------------------------------------------------------------------------------------
 
 
+def input_labels(net: Network) -> list[str]:
+    """The input column's labels (HTML): the input features' (nnviz.data.features), else x1, x2, ..."""
+    if len(net.input_names) == net.dims[0]:
+        return [FEATURES[n].html for n in net.input_names]
+    return [f"x<sub>{u + 1}</sub>" for u in range(net.dims[0])]
+
+
+def _plain(text: str) -> str:
+    """An HTML label's text as drawn (its tags out)."""
+    return re.sub(r"<[^>]+>", "", text)
+
+
 def _num(x) -> str:
     return fmt.loss(float(x))
 
@@ -401,7 +416,7 @@ def unit_hover(net: Network, col: int, unit: int, bound: float) -> str:
     n_cols = len(net.dims)
     if col == 0:
         plane = net.maps[0][unit]
-        return (f"<b>input x{unit + 1}</b> (standardised)<br>over the plane: "
+        return (f"<b>input {input_labels(net)[unit]}</b> (standardised)<br>over the plane: "
                 f"{_num(plane.min())} … {_num(plane.max())}")  # fmt: skip
     layer = col - 1
     lo, hi = net.out_min[layer][unit], net.out_max[layer][unit]
@@ -476,7 +491,8 @@ def network_figure(
     ``live`` (redrawn twice a second while training): a network of more than LIVE_EDGES edges leaves
     out its weakest edges, a faint wash that takes most of the drawing time (6 x 64 units: ~90% of
     the edges, ~250 of ~300 ms a redraw in headless Chromium); they are back once paused."""
-    geo = geometry(net.dims, width)
+    labels = input_labels(net)
+    geo = geometry(net.dims, width, left=max(_LEFT, 7 * max(len(_plain(t)) for t in labels) + 10))
     columns = [unit_levels(net, col) for col in range(len(net.dims))]
     pictures = [
         [png_uri(lv, pal) for lv, pal in zip(levels, palettes, strict=True)]
@@ -505,7 +521,7 @@ def network_figure(
                   font=dict(size=12, color="#444444")) for c, t in enumerate(names)]  # fmt: skip
     for u, y in enumerate(geo["ys"][0]):
         notes.append(dict(
-            text=f"x<sub>{u + 1}</sub>", x=-geo["boxes"][0] / 2 / geo["pitch_x"] - 0.04, y=y, xref="x", yref="y",
+            text=labels[u], x=-geo["boxes"][0] / 2 / geo["pitch_x"] - 0.04, y=y, xref="x", yref="y",
             xanchor="right", showarrow=False, font=dict(size=13, color=INK),
         ))  # fmt: skip
     out_names = ["P(class 1)"] if net.n_classes == 2 else [f"class {c}" for c in range(net.n_classes)]

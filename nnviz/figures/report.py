@@ -20,6 +20,7 @@ from nnviz import fmt
 from nnviz.activations import ACTIVATIONS
 from nnviz.analysis.summary import COLUMNS
 from nnviz.config import INIT_NAMES, LOSS_NAMES, OPTIMIZER_NAMES, UPLOAD, VARY, Config, value_name
+from nnviz.data.features import labels as feature_labels
 from nnviz.data.generators import DATASETS
 from nnviz.data.split import Split
 from nnviz.experiment import REACH_ACC, Experiment
@@ -202,6 +203,7 @@ def _plain_settings_rows(cfg: Config, split: Split | None) -> list[tuple[str, st
         seeds = f"{cfg.seeds[0]}–{cfg.seeds[-1]} ({cfg.n_seeds} per activation)"
         rows.append(("Compare", "Seeds", seeds))
     rows += [
+        ("Network", "Input features", ", ".join(feature_labels(cfg.features))),
         ("Network", "Hidden layers", str(cfg.hidden_layers)),
         ("Network", "Units per layer", str(cfg.width)),
         ("Network", "Batch norm", _yes_no(cfg.batch_norm)),

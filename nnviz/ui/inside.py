@@ -49,18 +49,23 @@ def _pick_run(exp: Experiment, key: str) -> int:
 
 def render_neurons(exp: Experiment) -> None:
     st.caption(
-        "What each hidden unit computes over the input plane (blue positive, red negative, scaled per unit), "
-        "layer by layer, and the data as a hidden layer sees it. Updates when training is paused or done."
+        "The network's inputs (first row), then what each hidden unit computes over the input plane (blue "
+        "positive, red negative, scaled per unit), layer by layer, and the data as a hidden layer sees it. "
+        "Updates when training is paused or done."
     )
     run = _pick_run(exp, "inside_run")
     grid = exp.make_grid(NEURON_RESOLUTION)
     maps = inside.unit_maps(exp.trainer, run, grid, exp.split.mean, exp.split.scale)
+    inputs = inside.input_maps(exp.trainer, grid, exp.split.mean, exp.split.scale)
     slopes = inside.prelu_slopes(exp.trainer, run)
     if slopes is not None:
         st.markdown("PReLU's learned slopes *a* are in the unit titles (they started at the initial slope).")
     if exp.cfg.width > MAX_UNITS:
         st.caption(f"Showing the first {MAX_UNITS} of {exp.cfg.width} units per layer.")
-    charts.show(neurons_figure(maps, grid.xs, grid.ys, slopes=slopes), key="neurons")
+    fig = neurons_figure(
+        maps, grid.xs, grid.ys, slopes=slopes, inputs=inputs, input_labels=exp.trainer.inputs.labels
+    )
+    charts.show(fig, key="neurons")
     st.subheader("Transformed space")
     cols = st.columns([1, 2])
     layer = cols[0].selectbox(

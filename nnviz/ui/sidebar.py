@@ -25,6 +25,7 @@ from nnviz.config import (
     parse_values,
     value_name,
 )
+from nnviz.data.features import FEATURES
 from nnviz.data.generators import DATASETS
 from nnviz.data.upload import UploadError, parse_csv
 from nnviz.presets import load_presets
@@ -58,6 +59,7 @@ def seed_widgets(cfg: Config, preset: str | None = None) -> None:
     for name in SCALAR_FIELDS:
         st.session_state[_key(name)] = getattr(cfg, name)
     st.session_state[_key("activations")] = list(cfg.activations)
+    st.session_state[_key("features")] = list(cfg.features)
     for name in ACT_PARAMS:
         act, param = name.split(".")
         st.session_state[_key(name)] = cfg.params_for(act)[param]
@@ -158,6 +160,8 @@ def requested_config(prev: Config) -> Config:
     script, so that the browser gets the comparison first)."""
     for name in (*SCALAR_FIELDS, *ACT_PARAMS):
         _ensure(name, prev)
+    if _key("features") not in st.session_state:
+        st.session_state[_key("features")] = list(prev.features)
     if _key("vary") not in st.session_state:
         st.session_state[_key("vary")] = prev.vary
     if _key("values_text") not in st.session_state or _key("values_pick") not in st.session_state:
@@ -221,6 +225,16 @@ def render_sidebar() -> None:
         _vary_box()
 
         st.header("Network")
+        st.multiselect(
+            "Input features",
+            list(FEATURES),
+            format_func=lambda k: FEATURES[k].label,
+            key=_key("features"),
+            help="What the network gets as its input, computed from each point (x₁, x₂) and "
+            "standardised like the inputs (as TF Playground's features).",
+        )
+        if not ss[_key("features")]:
+            st.warning("Choose at least one input feature; using the previous ones meanwhile.")
         st.slider("Hidden layers", *_range("hidden_layers"), key=_key("hidden_layers"))
         st.slider("Units per layer", *_range("width"), key=_key("width"))
         st.checkbox("Batch norm", key=_key("batch_norm"), help="BatchNorm1d before each hidden activation.")
@@ -331,6 +345,8 @@ def config_from_widgets(prev: Config) -> Config:
     kinds = field_types()
     values = {name: kinds[name](ss.get(_key(name), getattr(prev, name))) for name in SCALAR_FIELDS}
     acts = tuple(ss[_key("activations")]) or prev.activations
+    chosen_features = set(ss.get(_key("features")) or ())
+    features = tuple(f for f in FEATURES if f in chosen_features) or prev.features  # the registry's order
     chosen = []
     for name, (default, _, _) in ACT_PARAMS.items():
         act, param = name.split(".")
@@ -339,7 +355,7 @@ def config_from_widgets(prev: Config) -> Config:
             chosen.append((name, value))
     grid = _grid_from_widgets(prev)
     try:
-        return Config(activations=acts, act_params=tuple(sorted(chosen)), **values, **grid)
+        return Config(activations=acts, act_params=tuple(sorted(chosen)), features=features, **values, **grid)
     except ValueError as exc:
         session().error = f"These settings cannot be used: {exc}"
         return prev
