@@ -401,6 +401,10 @@ def download_rows(page) -> list[list[str]]:
     exports = page.get_by_text("Export: CSV, config, weights, HTML report, data")
     if not page.get_by_role("button", name="Dataset CSV").is_visible():
         exports.click()
+        # opening the expander reruns the page, which makes its buttons again: a click on the old
+        # button in between starts a download that the rerun cancels (no person clicks that fast)
+        page.get_by_role("button", name="Dataset CSV").wait_for(timeout=30000)
+        page.wait_for_timeout(1500)
     with page.expect_download(timeout=30000) as download:
         page.get_by_role("button", name="Dataset CSV").click()
     rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text())))
