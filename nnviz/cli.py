@@ -4,6 +4,8 @@
 per value, e.g. ``--vary lr=0.01,0.1,1``). An entry point like app.py (it may use the figures layer
 for the HTML report). Bad input gives a one-line message and exit status 2, never a traceback; so
 does a comparison beyond the run cap (config.MAX_RUNS), which the CLI refuses rather than shrinks.
+A regression dataset (``--dataset plane`` or ``multigauss``) prints validation R\u00b2 and RMSE per
+activation instead of accuracy, and writes no HTML report yet (it says so).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from nnviz.analysis.verdicts import LABELS
 from nnviz.config import MAX_VALUES, MIN_VALUES, VARY, Config, Notice, parse_values, value_name
 from nnviz.data.features import DEFAULT_FEATURES
 from nnviz.data.features import labels as feature_labels
+from nnviz.data.generators import DATASETS
 from nnviz.experiment import Experiment
 from nnviz.grid import GridExperiment, build
 
@@ -103,27 +106,35 @@ def train_with_progress(exp: Experiment | GridExperiment, out=sys.stderr) -> flo
 
 def summary_table(exp: Experiment | GridExperiment) -> str:
     """Per activation (and in a grid per value of the varied setting, in a column of its own):
-    validation accuracy and loss (mean +- std over seeds), epochs to 90%, verdicts."""
+    validation accuracy and loss (mean +- std over seeds), epochs to 90%, verdicts; for regression
+    validation R\u00b2, RMSE and MSE instead of accuracy, loss and epochs to 90%."""
     rows = exp.summary()
+    regression = exp.task == "regression"
     cfg = exp.cfg
     values = cfg.values or ("",)  # RunSummary.value: "" without a grid
     names = [value_name(cfg.vary, v) for v in values] if cfg.vary else [""]
     header = VARY[cfg.vary][0] if cfg.vary else ""
     width = max(len(header), *(len(n) for n in names)) + 1 if cfg.vary else 0
-    lines = [f"{'activation':<18} {header:<{width}}{'val acc':>14} {'val loss':>15} {'to 90%':>7}  verdicts"]
+    titles = ("val R²", "val RMSE", "val MSE") if regression else ("val acc", "val loss", "to 90%")
+    lines = [f"{'activation':<18} {header:<{width}}{titles[0]:>14} {titles[1]:>15} {titles[2]:>7}  verdicts"]
     for act in cfg.activations:
         for value, name in zip(values, names, strict=True):
             mine = [r for r in rows if r.activation == act and r.value == value]
-            acc = np.array([r.val_acc for r in mine]) * 100
             loss = np.array([r.val_loss for r in mine])
-            reach = [r.epochs_to_90 for r in mine if r.epochs_to_90 is not None]
+            if regression:
+                cols = (_pm(np.array([r.r2 for r in mine]), ""), _pm(np.array([r.rmse for r in mine]), ""),
+                        _pm(loss, "") if len(mine) == 1 else f"{np.mean(loss):.3g}")  # fmt: skip
+            else:
+                acc = np.array([r.val_acc for r in mine]) * 100
+                reach = [r.epochs_to_90 for r in mine if r.epochs_to_90 is not None]
+                cols = (_pm(acc, "%"), _pm(loss, ""), str(int(np.median(reach))) if reach else "-")
             counts = Counter(v.code for r in mine for v in r.verdicts)
             verdicts = [
                 f"{LABELS[c]}" + (f" ({n}/{len(mine)})" if len(mine) > 1 else "") for c, n in counts.items()
             ]
             lines.append(
-                f"{mine[0].name:<18} {name:<{width}}{_pm(acc, '%'):>14} {_pm(loss, ''):>15} "
-                f"{(str(int(np.median(reach))) if reach else '-'):>7}  {', '.join(verdicts) or '-'}"
+                f"{mine[0].name:<18} {name:<{width}}{cols[0]:>14} {cols[1]:>15} "
+                f"{cols[2]:>7}  {', '.join(verdicts) or '-'}"
             )
     return "\n".join(lines)
 
@@ -148,7 +159,12 @@ def _pm(values: np.ndarray, unit: str) -> str:
     return f"{np.mean(values):{fmt}}±{np.std(values):{fmt}}{unit}"
 
 
+REPORT_SKIPPED = "report.html skipped: the HTML report does not draw regression yet (the CSVs have it all)"
+
+
 def write_outputs(exp: Experiment | GridExperiment, out_dir: Path) -> list[Path]:
+    """Write the exports into ``out_dir``; returns the paths written (no report.html for regression:
+    the CLI prints REPORT_SKIPPED)."""
     from nnviz.figures.report import build_report  # figures layer, only needed here
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -156,8 +172,9 @@ def write_outputs(exp: Experiment | GridExperiment, out_dir: Path) -> list[Path]
         "histories.csv": export.histories_csv(exp),
         "summary.csv": export.summary_csv(exp),
         "config.json": export.config_json(exp.cfg),
-        "report.html": build_report(exp),
     }
+    if exp.task != "regression":
+        files["report.html"] = build_report(exp)
     written = []
     for name, text in files.items():
         (out_dir / name).write_text(text, encoding="utf-8")
@@ -172,9 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     compare = sub.add_parser("compare", help="train a comparison and write CSVs, weights and an HTML report")
-    compare.add_argument(
-        "--dataset", help="moons, circles, xor, spiral, gaussians, checkerboard, spiral3, blobs"
-    )
+    compare.add_argument("--dataset", help=", ".join(DATASETS) + " (plane and multigauss are regression)")
     compare.add_argument("--activations", help="comma-separated, e.g. relu,tanh,sigmoid")
     compare.add_argument("--seeds", help="consecutive seeds, e.g. 0-4")
     compare.add_argument("--epochs", type=int)
@@ -209,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         for path in write_outputs(exp, args.out):
             print(f"wrote {path}")
+        if exp.task == "regression":
+            print(REPORT_SKIPPED)
     return 0
 
 

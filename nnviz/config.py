@@ -138,6 +138,8 @@ class Config:
     """One experiment: a dataset, a set of activations x seeds, one network, one training recipe.
 
     ``batch_size == 0`` means full batch. Seeds are ``seed, seed + 1, ..., seed + n_seeds - 1``.
+    ``loss`` is read for classification only: on a regression dataset (``task``) the network has one
+    linear output trained with MSE whatever ``loss`` says, so a URL's ``loss`` stays valid either way.
     """
 
     # Data (None below: the dataset's own default, see DATASET_DEFAULTS)
@@ -167,7 +169,7 @@ class Config:
     epochs: int = None  # type: ignore[assignment]
     l1: float = 0.0
     l2: float = 0.0
-    loss: str = "ce"
+    loss: str = "ce"  # classification only: a regression dataset always trains MSE and ignores it
     diag_every: int = 10
     # The grid: a setting to vary (a VARY key, "" for none) and its values (URL text, 2-4 of them)
     vary: str = ""
@@ -203,6 +205,13 @@ class Config:
         except ValueError as exc:
             out.append(("values" if self.vary in VARY else "vary", str(exc)))
         return out
+
+    @property
+    def task(self) -> str | None:
+        """The generated dataset's task ("classification" or "regression"); None for an upload (its
+        task is the uploaded data's, see nnviz.data.upload)."""
+        spec = DATASETS.get(self.dataset)
+        return spec.task if spec is not None else None
 
     def dataset_defaults(self) -> dict[str, Any]:
         """The values of DATASET_DEFAULTS for this config's dataset (its registry entry's, else shared)."""
@@ -397,6 +406,8 @@ def _check_grid(cfg: Config) -> None:
     if cfg.vary == "dataset":
         if cfg.dataset == UPLOAD:
             raise ValueError("an uploaded dataset cannot be compared with generated ones")
+        if len({DATASETS[v].task for v in cfg.values}) > 1:
+            raise ValueError("the datasets of a grid need the same task (regression or classification)")
         counts = {DATASETS[v].n_classes or DATASETS[v].defaults.get("n_classes") for v in cfg.values}
         if len(counts) > 1:
             raise ValueError("the datasets of a grid need the same number of classes")

@@ -3,6 +3,10 @@
 This is the one object the app, the CLI, the exports and the tests drive: build it from a
 :class:`~nnviz.config.Config`, call :meth:`Experiment.step`, read :meth:`summary`,
 :meth:`boundary`, :meth:`confusion`, ``trainer.history()`` and ``trainer.diagnostics.arrays()``.
+
+Regression (``task == "regression"``, docs/regression.md): :meth:`surface` in place of
+:meth:`boundary`, :meth:`predictions` are values, the summary rows carry R\u00b2, RMSE and MAE (NaN
+accuracy, precision, recall and F1), there are no confusion matrices and no replay snapshots yet.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from nnviz.analysis.boundary import Grid, grid_probabilities, make_grid, quantiz
 from nnviz.analysis.metrics import last_finite
 from nnviz.analysis.verdicts import Verdict, verdicts
 from nnviz.config import UPLOAD, Config
-from nnviz.data.generators import get_dataset, make_dataset
-from nnviz.data.split import Split, split_dataset
+from nnviz.data.generators import REGRESSION, get_dataset, make_dataset
+from nnviz.data.split import Split, split_dataset, task_of
 from nnviz.engine.trainer import LockstepTrainer
 
 REACH_ACC = 0.9  # "epochs to reach 90% validation accuracy"
@@ -41,13 +45,14 @@ def make_split(cfg: Config) -> Split:
     if cfg.dataset == UPLOAD:
         raise ValueError("this experiment uses an uploaded CSV; upload it again to rerun it")
     spec = get_dataset(cfg.dataset)
-    n_classes = cfg.n_classes if spec.n_classes is None else None
+    n_classes = cfg.n_classes if spec.n_classes is None and spec.task != REGRESSION else None
     X, y = make_dataset(
         cfg.dataset, cfg.n_samples, noise=cfg.noise, random_state=cfg.data_seed, n_classes=n_classes
     )
     return split_dataset(
-        X, y, val_fraction=cfg.val_fraction, random_state=cfg.data_seed, standardize=cfg.standardize
-    )
+        X, y, val_fraction=cfg.val_fraction, random_state=cfg.data_seed, standardize=cfg.standardize,
+        task=spec.task,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,13 @@ class RunSummary:
     dead_pct: float  # NaN where it does not apply (saturating activations)
     diverged_epoch: int | None
     verdicts: tuple[Verdict, ...]
+    # regression (validation R^2, RMSE and MAE, training R^2); NaN for classification, whose
+    # accuracy, precision, recall and F1 are NaN for regression
+    task: str = "classification"
+    train_r2: float = math.nan
+    r2: float = math.nan
+    rmse: float = math.nan
+    mae: float = math.nan
 
 
 class Experiment:
@@ -109,8 +121,9 @@ class Experiment:
         """An experiment on the user's own points (an upload): split as generated data is, by
         ``cfg.val_fraction`` and ``cfg.data_seed``; ``data_token`` identifies the data (a hash)."""
         split = split_dataset(
-            X, y, val_fraction=cfg.val_fraction, random_state=cfg.data_seed, standardize=cfg.standardize
-        )
+            X, y, val_fraction=cfg.val_fraction, random_state=cfg.data_seed, standardize=cfg.standardize,
+            task=task_of(y),
+        )  # fmt: skip
         return cls(cfg, split, data_token=data_token)
 
     def restarted(self) -> Experiment:
@@ -186,6 +199,15 @@ class Experiment:
     @property
     def n_classes(self) -> int:
         return int(self.split.n_classes)
+
+    @property
+    def task(self) -> str:
+        """ "classification" or "regression" (the data's)."""
+        return self.split.task
+
+    @property
+    def is_regression(self) -> bool:
+        return self.split.task == REGRESSION
 
     @property
     def n_runs(self) -> int:
@@ -267,6 +289,8 @@ class Experiment:
         return self._cache[key]
 
     def _snapshot(self) -> None:
+        if self.is_regression:  # replay frames are class probabilities; none for regression yet
+            return
         probs = grid_probabilities(self.trainer, self.snapshot_grid, self.split.mean, self.split.scale)
         if self.snapshots and self.snapshots[-1][0] == self.epoch:
             self.snapshots.pop()
@@ -286,26 +310,49 @@ class Experiment:
         """The grid (data coordinates) and every run's class probabilities on it ``[K, R, R, C]``,
         at ``grid_resolution(resolution)``. Do not write the arrays (they are kept for reuse)."""
 
+        if self.is_regression:
+            raise ValueError("a regression experiment has no decision boundary; use surface()")
+
         def compute():
             grid = self.make_grid(self.grid_resolution(resolution))
             return grid, grid_probabilities(self.trainer, grid, self.split.mean, self.split.scale)
 
         return self.cached(("boundary", resolution), compute)
 
+    def surface(self, resolution: int = 100) -> tuple[Grid, np.ndarray]:
+        """Regression: the grid (data coordinates) and every run's predicted value on it ``[K, R, R]``
+        (rows over ys), at ``grid_resolution(resolution)``. Do not write the arrays."""
+        if not self.is_regression:
+            raise ValueError("surface() is for regression; a classification experiment has boundary()")
+
+        def compute():
+            grid = self.make_grid(self.grid_resolution(resolution))
+            values = self.trainer.predict((grid.points - self.split.mean) / self.split.scale)
+            return grid, values.reshape(len(values), len(grid.ys), len(grid.xs))
+
+        return self.cached(("surface", resolution), compute)
+
     def predictions(self, part: str = "val") -> np.ndarray:
-        """Predicted labels of every run ``[K, N]`` on the train or validation points (do not write)."""
+        """Predicted labels of every run ``[K, N]`` on the train or validation points (do not write);
+        for regression the predicted values (float32)."""
 
         def compute():
             X = self.split.X_train if part == "train" else self.split.X_val
+            if self.is_regression:
+                return self.trainer.predict(X)
             return np.nan_to_num(self.trainer.predict_proba(X), nan=0.0).argmax(-1)
 
         return self.cached(("predictions", part), compute)
 
     def confusion(self, part: str = "val") -> np.ndarray:
+        if self.is_regression:
+            raise ValueError("a regression experiment has no confusion matrices")
         y = self.split.y_val if part == "val" else self.split.y_train
         return metrics.confusion_matrices(y, self.predictions(part), self.split.n_classes)
 
     def summary(self) -> list[RunSummary]:
+        if self.is_regression:
+            return self._regression_summary()
         hist = self.trainer.history()
         diag = self.trainer.diagnostics.arrays()
         preds = self.predictions("val")
@@ -348,5 +395,51 @@ class Experiment:
                         )  # fmt: skip
                     ),
                 )
+            )
+        return rows
+
+    def _regression_summary(self) -> list[RunSummary]:
+        """Summary rows of a regression experiment: validation R\u00b2, RMSE and MAE of the current
+        weights (a diverged run's are its last finite ones), training R\u00b2 and the losses from the
+        history; accuracy, precision, recall and F1 are NaN."""
+        hist, diag = self.trainer.history(), self.trainer.diagnostics.arrays()
+        y_val, preds = self.split.y_val, self.predictions("val")
+        scores = np.stack(
+            [metrics.r2(y_val, preds), metrics.rmse(y_val, preds), metrics.mae(y_val, preds)], 1
+        )
+        values, nan = self.cfg.values or ("",), math.nan
+        rows = []
+        for k, (act, seed) in enumerate(self.trainer.runs):
+            dead = diag["dead"][-1, k] if len(diag["epochs"]) else np.zeros(1)
+            diverged = self.trainer.diverged_epoch[k]
+            rows.append(
+                RunSummary(
+                    run=k,
+                    activation=act,
+                    name=get_activation(act).name,
+                    seed=seed,
+                    varied=self.cfg.vary,
+                    value=values[self.trainer.run_rows[k]],
+                    epochs=self.epoch,
+                    train_loss=last_finite(hist["train_loss"][:, k]),
+                    val_loss=last_finite(hist["val_loss"][:, k]),
+                    train_acc=nan,
+                    val_acc=nan,
+                    precision=nan,
+                    recall=nan,
+                    f1=nan,
+                    epochs_to_90=None,
+                    held_90=False,
+                    dead_pct=float(100.0 * np.mean(dead)),
+                    diverged_epoch=diverged,
+                    verdicts=tuple(
+                        verdicts(hist, diag, k, diverged, y_train=self.split.y_train, n_classes=1)
+                    ),
+                    task=REGRESSION,
+                    train_r2=last_finite(hist["train_r2"][:, k]),
+                    r2=float(scores[k, 0]),
+                    rmse=float(scores[k, 1]),
+                    mae=float(scores[k, 2]),
+                )  # fmt: skip
             )
         return rows

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnviz.analysis.summary import COLUMNS
+from nnviz.analysis.summary import columns_for
 from nnviz.config import Config
 from nnviz.data.features import DEFAULT_FEATURES, InputMap
 from nnviz.engine.model import reference_model
@@ -60,31 +60,36 @@ def run_values(exp: Experiment | GridExperiment) -> list[str]:
 
 
 def histories_csv(exp: Experiment | GridExperiment) -> str:
-    """Tidy per-epoch history: run, activation, seed, varied, value, epoch, split, loss, accuracy."""
+    """Tidy per-epoch history: run, activation, seed, varied, value, epoch, split, loss, accuracy
+    (for regression ``r2`` in place of ``accuracy``, and the loss is the MSE)."""
     hist = exp.history()
+    score = "r2" if "train_r2" in hist else "acc"
     n_epochs = len(hist["val_loss"])
     varied, values = exp.cfg.vary, run_values(exp)
     rows = []
     for k, (act, seed) in enumerate(exp.runs):
         for e in range(n_epochs):
             for split in SPLITS:
-                loss, acc = hist[f"{split}_loss"][e, k], hist[f"{split}_acc"][e, k]
+                loss, acc = hist[f"{split}_loss"][e, k], hist[f"{split}_{score}"][e, k]
                 rows.append(
                     [k, act, seed, varied, values[k], e + 1, split, _num(float(loss)), _num(float(acc))]
                 )
-    return _csv(rows, ["run", "activation", "seed", "varied", "value", "epoch", "split", "loss", "accuracy"])
+    last = "r2" if score == "r2" else "accuracy"
+    return _csv(rows, ["run", "activation", "seed", "varied", "value", "epoch", "split", "loss", last])
 
 
 def summary_csv(exp: Experiment | GridExperiment) -> str:
     """One row per run: its identity (with the varied setting and its value in a grid), the summary
-    table's columns (nnviz.analysis.summary) as plain numbers, when it diverged and its verdicts."""
+    table's columns (nnviz.analysis.summary, of the experiment's task: ``r2``, ``rmse``, ``mae`` for
+    regression) as plain numbers, when it diverged and its verdicts."""
+    columns = columns_for(exp.task)
     header = [
-        "run", "activation", "seed", "varied", "value", "epochs", *(c.key for c in COLUMNS),
+        "run", "activation", "seed", "varied", "value", "epochs", *(c.key for c in columns),
         "diverged_epoch", "verdicts",
     ]  # fmt: skip
     rows = []
     for r in exp.summary():
-        values = [_cell(getattr(r, c.key)) for c in COLUMNS]
+        values = [_cell(getattr(r, c.key)) for c in columns]
         ident = [r.run, r.activation, r.seed, r.varied, r.value, r.epochs]
         rows.append([*ident, *values, _cell(r.diverged_epoch), _verdicts(r)])
     return _csv(rows, header)
@@ -191,6 +196,13 @@ def model_inputs(payload: dict, run: int, X: np.ndarray) -> torch.Tensor:
 
 
 def dataset_csv(X: np.ndarray, y: np.ndarray) -> str:
-    """Points as CSV with the columns x1, x2, label (the upload format)."""
+    """Points as CSV with the columns x1, x2, label (the upload format); real-valued targets (regression)
+    are written as numbers, which the upload reads back as regression."""
+    if np.issubdtype(np.asarray(y).dtype, np.floating):
+        rows = [
+            [f"{a:.6g}", f"{b:.6g}", f"{c:.6g}"]
+            for (a, b), c in zip(np.asarray(X), np.asarray(y), strict=False)
+        ]
+        return _csv(rows, ["x1", "x2", "target"])
     rows = [[f"{a:.6g}", f"{b:.6g}", int(c)] for (a, b), c in zip(np.asarray(X), np.asarray(y), strict=False)]
     return _csv(rows, ["x1", "x2", "label"])

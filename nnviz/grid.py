@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 
 from nnviz.config import LOCKSTEP_AXES, Config
-from nnviz.data.split import split_dataset
+from nnviz.data.split import split_dataset, task_of
 from nnviz.experiment import Experiment, Row, RunSummary
 
 
@@ -150,6 +150,15 @@ class GridExperiment:
         return self.parts[0].n_classes
 
     @property
+    def task(self) -> str:
+        """ "classification" or "regression" (every row's data has the same task: config._check_grid)."""
+        return self.parts[0].task
+
+    @property
+    def is_regression(self) -> bool:
+        return self.parts[0].is_regression
+
+    @property
     def runs(self) -> list[tuple[str, int]]:
         return [self.parts[r].trainer.runs[j] for r, j in self._where]
 
@@ -213,6 +222,7 @@ def _part(row: Config, points, data_token: str) -> Experiment:
     if points is None:
         return Experiment(row)
     split = split_dataset(
-        *points, val_fraction=row.val_fraction, random_state=row.data_seed, standardize=row.standardize
-    )
+        *points, val_fraction=row.val_fraction, random_state=row.data_seed, standardize=row.standardize,
+        task=task_of(points[1]),
+    )  # fmt: skip
     return Experiment(row, split, data_token=data_token)

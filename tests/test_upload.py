@@ -236,8 +236,11 @@ def test_rejects_control_characters():
     rejects(make_csv(make_rows(labels=("re\u202ed", "b"))), "invisible")
 
 
-def test_rejects_fractional_label():
-    rejects(make_csv(make_rows(labels=("0", "0.5"))), "whole number")
+def test_fractional_labels_are_read_as_a_regression_target():
+    # (a third column that is not whole numbers was an error before regression; tests/test_regression.py)
+    data = parse_csv(make_csv(make_rows(labels=("0", "0.5"))))
+    assert data.task == "regression" and data.y.dtype == np.float32
+    assert any("regression target" in note for note in data.notes)
 
 
 def test_messages_quote_little_user_content():

@@ -1,4 +1,4 @@
-"""Classification metrics of the K runs of an experiment at once, with scikit-learn's definitions.
+"""Classification and regression metrics of the K runs of an experiment at once, with scikit-learn's definitions.
 
 Batched on purpose: ``Experiment.summary()`` and ``Experiment.confusion()`` score every run on
 every UI refresh, and a loop of ``sklearn.metrics`` calls costs ~1 ms per run (its input checks),
@@ -140,3 +140,42 @@ def last_finite(values) -> float:
     v = np.asarray(values, dtype=np.float64)
     finite = v[np.isfinite(v)]
     return float(finite[-1]) if finite.size else float("nan")
+
+
+# ---- regression -------------------------------------------------------------------------------------
+def _check_targets(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    """``y_true [N]`` and ``y_pred [K, N]`` as float64 (``y_pred [N]`` is one run)."""
+    t = _to_numpy(y_true).astype(np.float64)
+    p = _to_numpy(y_pred).astype(np.float64)
+    p = p[None] if p.ndim == 1 else p
+    if t.ndim != 1 or p.ndim != 2 or p.shape[-1] != t.shape[0] or not len(t):
+        raise ValueError(f"need y_true (N,) and y_pred (K, N) with N >= 1, got {t.shape} and {p.shape}")
+    return t, p
+
+
+def mse(y_true, y_pred) -> np.ndarray:
+    """Mean squared error ``[K]`` of ``K`` prediction vectors (``sklearn.metrics.mean_squared_error``)."""
+    t, p = _check_targets(y_true, y_pred)
+    return np.mean((p - t) ** 2, axis=-1)
+
+
+def rmse(y_true, y_pred) -> np.ndarray:
+    """Root mean squared error ``[K]`` (``sklearn.metrics.root_mean_squared_error``)."""
+    return np.sqrt(mse(y_true, y_pred))
+
+
+def mae(y_true, y_pred) -> np.ndarray:
+    """Mean absolute error ``[K]`` (``sklearn.metrics.mean_absolute_error``)."""
+    t, p = _check_targets(y_true, y_pred)
+    return np.mean(np.abs(p - t), axis=-1)
+
+
+def r2(y_true, y_pred) -> np.ndarray:
+    """Coefficient of determination ``[K]``: 1 - SSE / SST (``sklearn.metrics.r2_score``); as there,
+    constant targets give 1.0 for a perfect prediction and 0.0 otherwise."""
+    t, p = _check_targets(y_true, y_pred)
+    sse = np.sum((p - t) ** 2, axis=-1)
+    sst = float(np.sum((t - t.mean()) ** 2))
+    if sst == 0.0:
+        return np.where(sse == 0.0, 1.0, 0.0)
+    return 1.0 - sse / sst

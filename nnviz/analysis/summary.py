@@ -1,5 +1,6 @@
 """The summary table's columns, in one place: the app's table, the HTML report and the summary CSV
 all list these, in this order (the CLI prints its own per-activation aggregate of the same rows).
+A regression experiment's table has REGRESSION_COLUMNS instead (``columns_for(task)``).
 
 Each column names its :class:`~nnviz.experiment.RunSummary` attribute (also the CSV's column), its
 header for people, how a cell reads for people (through :mod:`nnviz.fmt`) and what it means.
@@ -41,11 +42,27 @@ COLUMNS: tuple[Column, ...] = (
 )  # fmt: skip
 
 
+REGRESSION_COLUMNS: tuple[Column, ...] = (
+    Column("train_loss", "train MSE", lambda r: fmt.loss(r.train_loss), "Mean squared error on the training points."),
+    Column("val_loss", "val MSE", lambda r: fmt.loss(r.val_loss), "Mean squared error on the validation points."),
+    Column("train_r2", "train R²", lambda r: fmt.loss(r.train_r2), "R² on the training points (over the epoch's minibatches as seen)."),
+    Column("r2", "val R²", lambda r: fmt.loss(r.r2), "R² on the validation points: 1 is perfect, 0 is always predicting the mean."),
+    Column("rmse", "val RMSE", lambda r: fmt.loss(r.rmse), "Root mean squared error on the validation points."),
+    Column("mae", "val MAE", lambda r: fmt.loss(r.mae), "Mean absolute error on the validation points."),
+    COLUMNS[-1],  # dead units
+)  # fmt: skip
+
+
+def columns_for(task: str) -> tuple[Column, ...]:
+    """The summary's columns for an experiment's task ("classification" or "regression")."""
+    return REGRESSION_COLUMNS if task == "regression" else COLUMNS
+
+
 def run_label(label: str, row) -> str:
     """The run's name in a table: its label, marked when it diverged."""
     return label if row.diverged_epoch is None else f"{label} ✕ diverged"
 
 
 def cells(label: str, row) -> list[str]:
-    """One table row for people: the run's name, then every column's cell."""
-    return [run_label(label, row)] + [column.cell(row) for column in COLUMNS]
+    """One table row for people: the run's name, then every column's cell (of the row's task)."""
+    return [run_label(label, row)] + [column.cell(row) for column in columns_for(row.task)]

@@ -24,6 +24,12 @@ units are reported for every run (as the cause when the run does not fit, as a f
 Vanishing gradients and saturation are reported only for a run that does not fit its training data
 (``chance``, ``flat_loss``, ``underfit``), where they explain why; beside a good fit they would read as
 a contradiction. Every text names which data it quotes: training or validation.
+Regression runs (R\u00b2 in place of accuracy) get the fit verdict of :func:`regression_fit_verdict`
+instead: ``untrained``, ``diverged``, ``mean_only`` (training R\u00b2 at most R2_MEAN: no better than
+always predicting the mean), ``underfit`` (training R\u00b2 below R2_FIT; "bad" below R2_BAD_UNDERFIT),
+``overfit`` / ``overfit_start`` (the loss rule above, or training R\u00b2 R2_OVERFIT_GAP / R2_EARLY_GAP or
+more above validation over the last WINDOW epochs), ``good`` (validation R\u00b2 at least R2_GOOD) and
+``fair``; the diagnostics' findings follow as for classification (docs/regression.md).
 The thresholds are documented in docs/verdicts.md; tests/test_verdicts.py checks each rule on crafted
 histories just inside and just outside it.
 """
@@ -51,15 +57,21 @@ EXPLODING_NORM = 1e3  # any layer's gradient norm above this: exploding
 VANISHING_RATIO = 1e-2  # layer-1 / output-layer gradient norm below this (first or last record)
 DEAD_FRACTION = 0.5  # more dead units than this in a layer
 SATURATED_FRACTION = 0.5
+# Regression (R^2 = 1 - SSE / SST: 1 is a perfect fit, 0 is what always predicting the mean scores)
+R2_MEAN = 0.05  # training R^2 at most this: no better than the mean
+R2_BAD_UNDERFIT = 0.5  # training R^2 below this: underfits badly
+R2_FIT = 0.9  # training R^2 below this: underfits (a warning above R2_BAD_UNDERFIT)
+R2_GOOD = 0.9  # validation R^2 at least this: fits well
+R2_OVERFIT_GAP, R2_EARLY_GAP = 0.10, 0.05  # training R^2 this much above validation's
 
-NOT_FITTING = ("chance", "worse_than_guess", "flat_loss", "underfit")
+NOT_FITTING = ("chance", "worse_than_guess", "flat_loss", "underfit", "mean_only")
 # Short names of the codes, for tables that count verdicts (the CLI's summary over seeds).
 LABELS = {
     "untrained": "untrained", "diverged": "diverged", "chance": "at chance", "worse_than_guess": "worse than a guess", "flat_loss": "barely learning",
     "underfit": "underfits", "overfit": "overfitting", "overfit_start": "starting to overfit",
     "good": "fits well", "fair": "fair fit", "exploding": "exploding gradients",
     "vanishing": "vanishing gradients", "dying_relu": "dying ReLU", "dead_units": "dead units",
-    "saturated": "saturation",
+    "saturated": "saturation", "mean_only": "no better than the mean",
 }  # fmt: skip
 
 
@@ -101,7 +113,10 @@ def verdicts(
     recorder's arrays (``epochs`` [D], ``dead`` / ``saturated`` [D, K, H], ``grad_norm`` [D, K, L]).
     """
     h = {key: np.asarray(history[key], dtype=np.float64)[:, run] for key in history}
-    fit = fit_verdict(h, diverged_epoch, constant_guess(y_train, n_classes, loss))
+    if "train_r2" in h:  # a regression history (HISTORY_KEYS_REGRESSION)
+        fit = regression_fit_verdict(h, diverged_epoch)
+    else:
+        fit = fit_verdict(h, diverged_epoch, constant_guess(y_train, n_classes, loss))
     return [fit, *_gradient_findings(diag, run, fit.code), *_unit_findings(diag, run, fit.code)]
 
 
@@ -149,7 +164,43 @@ def fit_verdict(h: dict, diverged_epoch: int | None, guess: tuple[float, float])
     return Verdict("warn", "fair", f"fits the training data ({ta:.0%}) but validates at {va:.0%}")
 
 
-def _overfitting(h: dict) -> Verdict | None:
+def regression_fit_verdict(h: dict, diverged_epoch: int | None) -> Verdict:
+    """The one verdict of a regression run's history ``h`` (``train_loss``, ``train_r2``, ``val_loss``,
+    ``val_r2``: 1-D arrays), by the R2_* thresholds (module docstring)."""
+    if not len(h["train_loss"]):
+        return Verdict("info", "untrained", "not trained yet")
+    if diverged_epoch is not None:
+        return Verdict(
+            "bad", "diverged",
+            f"diverged at epoch {diverged_epoch}: the training loss became NaN/inf, so the run was frozen "
+            "at its last finite weights; lower the learning rate",
+        )  # fmt: skip
+    tr, vr, vl = (last_finite(h[key]) for key in ("train_r2", "val_r2", "val_loss"))
+    r2s = f"training R\u00b2 {tr:.2f}, validation {vr:.2f}"
+    if tr <= R2_MEAN:
+        return Verdict("bad", "mean_only", f"no better than always predicting the mean: {r2s}")
+    if tr < R2_FIT:
+        level = "bad" if tr < R2_BAD_UNDERFIT else "warn"
+        return Verdict(level, "underfit", f"underfits: {r2s}")
+    over = _overfitting(h, ("train_r2", "val_r2"), (R2_OVERFIT_GAP, R2_EARLY_GAP))
+    if over is not None:
+        return over
+    if vr >= R2_GOOD:
+        return Verdict(
+            "good",
+            "good",
+            f"fits well: validation R\u00b2 {vr:.2f} (training {tr:.2f}), validation MSE {vl:.3g}",
+        )
+    return Verdict(
+        "warn", "fair", f"fits the training data (R\u00b2 {tr:.2f}) but validates at R\u00b2 {vr:.2f}"
+    )
+
+
+def _overfitting(
+    h: dict,
+    keys: tuple[str, str] = ("train_acc", "val_acc"),
+    gaps: tuple[float, float] = (OVERFIT_GAP, EARLY_GAP),
+) -> Verdict | None:
     """Overfitting seen in the loss (validation loss up from its own minimum while the training loss
     kept falling) or in the accuracy (train above validation); None if neither rule holds."""
     val, train = h["val_loss"], h["train_loss"]
@@ -165,11 +216,15 @@ def _overfitting(h: dict) -> Verdict | None:
                 f"validation loss {now:.3g}, {ratio:.1f}x its minimum {val[best]:.3g} at epoch {best + 1}, "
                 f"while the training loss fell to {train_now:.3g}"
             )
-    gap = float(np.nanmean(h["train_acc"][-WINDOW:] - h["val_acc"][-WINDOW:]))
-    gap_part = f"training accuracy {gap * 100:.1f} points above validation ({last_finite(h['train_acc']):.0%} vs {last_finite(h['val_acc']):.0%})"
+    train_key, val_key = keys
+    gap = float(np.nanmean(h[train_key][-WINDOW:] - h[val_key][-WINDOW:]))
+    if train_key == "train_acc":
+        gap_part = f"training accuracy {gap * 100:.1f} points above validation ({last_finite(h['train_acc']):.0%} vs {last_finite(h['val_acc']):.0%})"
+    else:
+        gap_part = f"training R\u00b2 {gap:.2f} above validation ({last_finite(h[train_key]):.2f} vs {last_finite(h[val_key]):.2f})"
     for code, label, min_ratio, min_rise, min_gap in (
-        ("overfit", "overfitting", OVERFIT_LOSS_RATIO, OVERFIT_LOSS_RISE, OVERFIT_GAP),
-        ("overfit_start", "starting to overfit", EARLY_LOSS_RATIO, EARLY_LOSS_RISE, EARLY_GAP),
+        ("overfit", "overfitting", OVERFIT_LOSS_RATIO, OVERFIT_LOSS_RISE, gaps[0]),
+        ("overfit_start", "starting to overfit", EARLY_LOSS_RATIO, EARLY_LOSS_RISE, gaps[1]),
     ):
         by_loss = bool(loss_part) and ratio >= min_ratio and rise >= min_rise
         by_gap = gap >= min_gap

@@ -1,4 +1,4 @@
-"""Toy 2-D classification datasets, a registry of them, and a seeded train/validation split.
+"""Toy 2-D datasets (classification, and two regression ones after TF Playground), and a registry of them.
 
 Generators follow scikit-learn's style, ``make_x(n_samples=200, *, noise=..., random_state=None)``;
 an int ``random_state`` makes them deterministic, ``None`` draws fresh OS entropy.
@@ -17,6 +17,14 @@ from sklearn import datasets as _skd
 MIN_SAMPLES, MAX_SAMPLES = 4, 100_000
 MAX_NOISE = 5.0
 BLOB_CLASSES = (3, 4, 5)
+CLASSIFICATION, REGRESSION = "classification", "regression"
+TASKS = (CLASSIFICATION, REGRESSION)
+# TF Playground draws its regression points in [-6, 6]^2; nnviz's datasets live in about [-1, 1]^2, so
+# its coordinates (and its bumps' centres and radius) are divided by this.
+PLAYGROUND_RADIUS = 6.0
+# The signed bumps of TF Playground's regressGaussian: (x, y, sign), in its coordinates.
+PLAYGROUND_BUMPS = ((-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1))
+BUMP_SIGMA = 1.0 / PLAYGROUND_RADIUS  # TF's bumps reach 0 at distance 2 (its units): 2 sigma here
 
 _COMMON_DOC = """
     Parameters
@@ -209,6 +217,73 @@ def make_blobs(n_samples=300, *, n_classes=3, noise=0.5, random_state=None):
     return _blobs(sizes, centers, noise, seed)
 
 
+_REGRESSION_DOC = """
+    Parameters
+    ----------
+    n_samples : int
+        Total number of points, in [4, 100_000].
+    noise : float
+        In [0, 5]: the target is taken at the point moved by up to ``noise`` (uniform) along each axis,
+        as TF Playground does (its noise slider runs 0-0.5).
+    random_state : int or None, default=None
+        Seed for every random draw; an int gives identical output each call.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2), dtype float32
+        Uniform in [-1, 1]^2.
+    y : ndarray of shape (n_samples,), dtype float32
+        Real-valued targets, in about [-1, 1].
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range or of the wrong type.
+"""
+
+
+def _regression_points(n_samples, noise, random_state, target: Callable[[np.ndarray], np.ndarray]):
+    """TF Playground's regression sampling, scaled to [-1, 1]^2: uniform points, the target taken at
+    the point plus uniform jitter of up to ``noise`` per axis (the point itself is not moved)."""
+    _, noise, seed = _prepare(n_samples, noise, random_state, 1)
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, size=(int(n_samples), 2))
+    jitter = noise * rng.uniform(-1.0, 1.0, size=X.shape)
+    return np.ascontiguousarray(X, dtype=np.float32), np.asarray(target(X + jitter), dtype=np.float32)
+
+
+def plane_target(X: np.ndarray) -> np.ndarray:
+    """TF Playground's regressPlane, scaled: (x1 + x2) over [-6, 6]^2 mapped by [-10, 10] -> [-1, 1],
+    i.e. ``0.6 (x1 + x2)`` on [-1, 1]^2."""
+    return (X[:, 0] + X[:, 1]) * PLAYGROUND_RADIUS / 10.0
+
+
+def bumps_target(X: np.ndarray) -> np.ndarray:
+    """Six signed Gaussian bumps at TF Playground's regressGaussian centres (scaled); each point takes
+    the bump largest in absolute value, as TF does. TF's bumps fall off linearly (cones of radius 2);
+    these are Gaussians of std BUMP_SIGMA (1/3 of theirs scaled to radius 2 sigma), smooth as the name says."""
+    best = np.zeros(len(X))
+    for cx, cy, sign in PLAYGROUND_BUMPS:
+        d2 = (X[:, 0] - cx / PLAYGROUND_RADIUS) ** 2 + (X[:, 1] - cy / PLAYGROUND_RADIUS) ** 2
+        value = sign * np.exp(-d2 / (2.0 * BUMP_SIGMA**2))
+        best = np.where(np.abs(value) > np.abs(best), value, best)
+    return best
+
+
+def make_plane(n_samples=200, *, noise=0.1, random_state=None):
+    """Regression: a linear target over the plane, ``y = 0.6 (x1 + x2)`` (TF Playground's regressPlane)."""
+    return _regression_points(n_samples, noise, random_state, plane_target)
+
+
+def make_multigauss(n_samples=200, *, noise=0.02, random_state=None):
+    """Regression: six signed Gaussian bumps on a 3 x 2 lattice (TF Playground's regressGaussian)."""
+    return _regression_points(n_samples, noise, random_state, bumps_target)
+
+
+for _func in (make_plane, make_multigauss):
+    _func.__doc__ = _func.__doc__.rstrip() + "\n" + _REGRESSION_DOC
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """Registry entry for one dataset generator.
@@ -226,11 +301,12 @@ class DatasetSpec:
     make: Callable[..., tuple[np.ndarray, np.ndarray]]
     defaults: dict = field(default_factory=dict)  # config field -> value when this dataset is picked
     look_for: str = ""  # what the default comparison shows, in one or two sentences
+    task: str = CLASSIFICATION  # or REGRESSION: real-valued targets (n_classes is then None)
 
 
-def _spec(key, name, n_classes, description, make, defaults, look_for) -> DatasetSpec:
+def _spec(key, name, n_classes, description, make, defaults, look_for, task=CLASSIFICATION) -> DatasetSpec:
     noise = make.__kwdefaults__["noise"]  # single source of truth: the signature
-    return DatasetSpec(key, name, n_classes, description, noise, make, defaults, look_for)
+    return DatasetSpec(key, name, n_classes, description, noise, make, defaults, look_for, task)
 
 
 # key, name, n_classes (None = variable), one-line description, generator, app defaults, what to look for.
@@ -258,6 +334,14 @@ _ROWS = (
      "ReLU and Leaky ReLU reach 90% first, sigmoid more than twice as late as either."),
     ("blobs", "Blobs", None, "3 to 5 gaussian blobs.", make_blobs, {"noise": 0.6, "n_classes": 5, "epochs": 200},
      "Five classes: tanh reaches 90% at least twice as soon as sigmoid; all end near 97%."),
+    ("plane", "Plane (regression)", None, "A linear target over the plane.", make_plane, {"noise": 0.1, "epochs": 200},
+     "Regression of a plane: every activation fits it (validation R\u00b2 above 0.95), linear included.",
+     REGRESSION),
+    ("multigauss", "Gaussian bumps (regression)", None, "Six signed Gaussian bumps.", make_multigauss,
+     {"noise": 0.02, "n_samples": 1000, "width": 16, "epochs": 1000},
+     "Regression of six bumps: ReLU and tanh both fit them (R\u00b2 above 0.9), ReLU with a rougher, "
+     "piecewise-linear surface than tanh's smooth one.",
+     REGRESSION),
 )  # fmt: skip
 DATASETS: dict[str, DatasetSpec] = {row[0]: _spec(*row) for row in _ROWS}
 
@@ -285,13 +369,16 @@ def make_dataset(
     Returns
     -------
     X : ndarray of shape (n_samples, 2), dtype float32
-    y : ndarray of shape (n_samples,), dtype int64
+    y : ndarray of shape (n_samples,), dtype int64 (float32 targets for a regression dataset)
     """
     spec = get_dataset(key)
     if check_random_state(random_state) is None:
         raise ValueError("make_dataset needs an explicit int random_state")
     kwargs = {}
-    if spec.n_classes is None:
+    if spec.task == REGRESSION:
+        if n_classes is not None:
+            raise ValueError(f"dataset {key!r} is a regression dataset; it takes no n_classes")
+    elif spec.n_classes is None:
         kwargs["n_classes"] = BLOB_CLASSES[0] if n_classes is None else n_classes
     elif n_classes is not None and n_classes != spec.n_classes:
         raise ValueError(f"dataset {key!r} has {spec.n_classes} classes, got n_classes={n_classes!r}")

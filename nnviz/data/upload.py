@@ -1,5 +1,9 @@
 """Read an uploaded CSV file (columns x1, x2, label) into arrays, or say in plain words why not.
 
+A numeric third column that is not class labels is a regression target: values that are not all
+whole numbers, or whole numbers with more distinct values than MAX_CLASSES. Then ``task`` is
+"regression", ``y`` is float32 and the notes say so; whole-number labels stay classification.
+
 The file is untrusted. It is size-checked before decoding and must be UTF-8 text. Every error
 message quotes at most ~20 characters of it, with unprintable characters replaced by ``?``.
 """
@@ -42,8 +46,12 @@ class UploadedData:
     class_names : tuple of str
         The original label spelling of each class, verbatim (the UI must escape them).
     n_classes : int
+        1 for regression (one output).
     notes : tuple of str
-        Non-fatal remarks for the user, e.g. that a header row was skipped.
+        Non-fatal remarks for the user, e.g. that a header row was skipped, or that the third
+        column was read as a regression target.
+    task : {"classification", "regression"}
+        Regression: ``y`` is float32 (the targets) and ``class_names`` is empty.
     """
 
     X: np.ndarray
@@ -51,6 +59,7 @@ class UploadedData:
     class_names: tuple[str, ...]
     n_classes: int
     notes: tuple[str, ...]
+    task: str = "classification"
 
 
 class UploadError(ValueError):
@@ -237,10 +246,41 @@ def parse_csv(data: bytes, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_RO
         if not lines:
             raise UploadError("The file has a header row but no data rows.")
     coords, labels = _read_rows(lines, delim, max_rows)
+    X = np.asarray(coords, dtype=np.float64).astype(np.float32)
+    if _is_regression(labels):
+        y = np.asarray([_target(s, row) for s, (row, _) in zip(labels, lines, strict=True)], dtype=np.float32)
+        notes.append(
+            f"Column C holds numbers that are not class labels ({len(set(y.tolist()))} different values), "
+            "so it was read as a regression target."
+        )
+        return UploadedData(X, y, (), 1, tuple(notes), task="regression")
     y, names, keys = _encode(labels, [row for row, _ in lines])
     _check_classes(y, names)
     if keys != list(range(len(names))):
         shown = ", ".join(_show(n, 12) for n in names)
         notes.append(f"Labels {shown} became classes {', '.join(map(str, range(len(names))))}.")
-    X = np.asarray(coords, dtype=np.float64).astype(np.float32)
     return UploadedData(X, y, tuple(names), len(names), tuple(notes))
+
+
+def _is_regression(labels: list[str]) -> bool:
+    """A third column of numbers (NaN or infinity among them too) that are not whole, or more
+    distinct whole numbers than MAX_CLASSES: a regression target, not class labels."""
+    if not all(_looks_numeric(s) for s in labels):
+        return False
+    values = {s.lower().lstrip("+-") for s in labels} & set(_NONFINITE)
+    if values:
+        return True  # _target says which row is not a real number
+    numbers = [float(s) for s in labels]
+    return not all(v.is_integer() for v in numbers) or len(set(numbers)) > MAX_CLASSES
+
+
+def _target(cell: str, row: int) -> float:
+    """One regression target; a NaN or infinity names its row."""
+    if not _NUMBER.fullmatch(cell):
+        raise UploadError(
+            f"Row {row}, column C (target) is {_show(cell)}, not a real number. Remove or fix that row."
+        )
+    value = float(cell)
+    if abs(value) > MAX_ABS_COORD:
+        raise UploadError(f"Row {row}, column C (target): {_show(cell)} is too large; rescale your data.")
+    return value

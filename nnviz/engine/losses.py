@@ -1,8 +1,9 @@
 """Losses of the lockstep trainer: per-run mean loss, correct count and d(loss)/d(logits) of K runs.
 
 Two classes: one logit, sigmoid + BCE (or MSE on the probability). C classes: softmax +
-cross-entropy (or MSE between the probabilities and the one-hot target). Logits are
-``[K, out, N]``; targets are shared ``[N]`` or per run ``[K, N]``.
+cross-entropy (or MSE between the probabilities and the one-hot target). Regression (``loss`` =
+REGRESSION_LOSS): one linear output, MSE against real targets. Logits are ``[K, out, N]``; targets
+are shared ``[N]`` or per run ``[K, N]``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+# The trainer's loss name for regression (cfg.loss is a classification setting): the mean squared
+# error of the one linear output, ``mean((z - y)^2)`` without a 1/2 factor, as F.mse_loss.
+REGRESSION_LOSS = "regression_mse"
+
 
 def loss_and_grad(logits, y, onehot, loss: str, need_grad: bool):
     """Per-run mean loss ``[K]``, correct count ``[K]`` and d(loss)/d(logits) (or None).
@@ -20,6 +25,8 @@ def loss_and_grad(logits, y, onehot, loss: str, need_grad: bool):
     cross-entropy (or MSE between the probabilities and the one-hot target).
     """
     n = logits.shape[-1]
+    if loss == REGRESSION_LOSS:
+        return regression_loss_and_grad(logits, onehot, need_grad)
     if logits.shape[1] == 1:
         return _binary_loss_and_grad(logits, onehot, loss, need_grad)
     correct = (logits.argmax(1) == y).sum(-1)
@@ -57,6 +64,17 @@ def _binary_loss_and_grad(logits, yf, loss: str, need_grad: bool):
     per_run = (diff * diff).mean(-1)
     grad = (2.0 * diff * p * (1.0 - p) / n).unsqueeze(1) if need_grad else None
     return per_run, correct, grad
+
+
+def regression_loss_and_grad(out, y, need_grad: bool):
+    """Regression: per-run MSE ``[K]``, the sum of squared errors ``[K]`` (in the place of the correct
+    count: summed over minibatches it gives the epoch's R\u00b2) and d(MSE)/d(out) ``[K, 1, N]`` (or None).
+    ``out`` ``[K, 1, N]``; ``y`` float targets ``[N]`` (shared) or ``[K, N]`` (per run)."""
+    n = out.shape[-1]
+    diff = out[:, 0] - y
+    sse = (diff * diff).sum(-1)
+    grad = diff.mul(2.0 / n).unsqueeze(1) if need_grad else None
+    return sse / n, sse, grad
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,10 @@ Controlled comparison: all runs of one seed start from the same initial weights
 
 History convention (as Keras): the train loss/accuracy of an epoch are averaged over that epoch's
 minibatches as they were seen (training mode); validation loss/accuracy are evaluated after the
-epoch in evaluation mode. Reported losses are the data loss; the L1/L2 penalties
+epoch in evaluation mode. Regression (a split with ``task == "regression"``): one linear output, the
+loss is MSE (``cfg.loss`` is not read) and the accuracy slots hold R\u00b2 instead (HISTORY_KEYS_REGRESSION):
+train R\u00b2 is 1 - (squared errors over the epoch's minibatches as seen) / (the training targets' total
+sum of squares), validation R\u00b2 that of the validation points after the epoch. Reported losses are the data loss; the L1/L2 penalties
 (``l1 * sum|W| + l2/2 * sum W^2`` over weight matrices) are added to the optimised objective only.
 
 State and runtime: everything a trainer *is* lives in one :class:`TrainerState` (what it pickles);
@@ -28,15 +31,24 @@ import torch.nn.functional as F
 from nnviz.activations import get_activation
 from nnviz.config import LOCKSTEP_AXES, Config
 from nnviz.data.features import InputMap
+from nnviz.data.generators import CLASSIFICATION, REGRESSION
 from nnviz.data.split import Split
 from nnviz.engine import lockstep, losses
 from nnviz.engine.model import epoch_order, init_weights, layer_dims
 from nnviz.engine.optim import ADAM_BETAS, ADAM_EPS, OptimizerState, RowOptimizer
 from nnviz.engine.recorder import DiagnosticsRecorder
 
-__all__ = ["ADAM_BETAS", "ADAM_EPS", "HISTORY_KEYS", "LockstepTrainer", "TrainerState"]
+__all__ = [
+    "ADAM_BETAS",
+    "ADAM_EPS",
+    "HISTORY_KEYS",
+    "HISTORY_KEYS_REGRESSION",
+    "LockstepTrainer",
+    "TrainerState",
+]
 
 HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")
+HISTORY_KEYS_REGRESSION = ("train_loss", "train_r2", "val_loss", "val_r2")  # the same slots, R^2 for accuracy
 EVAL_CHUNK_ELEMENTS = 1 << 20  # hidden activations per layer per chunk of points predict_proba evaluates
 
 
@@ -51,9 +63,9 @@ class TrainerState:
     cfg: Config
     n_classes: int
     x: torch.Tensor  # [2, N] float32: the training points (scaled space), coordinates first
-    y: torch.Tensor  # [N] int64
+    y: torch.Tensor  # [N] int64 (float32 targets for regression)
     x_val: torch.Tensor  # [2, N_val] float32
-    y_val: torch.Tensor  # [N_val] int64
+    y_val: torch.Tensor  # [N_val] int64 (float32 targets for regression)
     inputs: InputMap  # points -> the network's inputs (cfg.features, standardised on the training points)
     params: torch.Tensor  # [K, P] float32: every parameter of every run
     running: list  # per hidden layer: BatchNorm running (mean, var), each [K, width, 1], or None
@@ -70,6 +82,7 @@ class TrainerState:
     # an epoch under way (minibatch training stops after any optimiser step, see ``advance``):
     batch: int = 0  # minibatches of epoch ``epoch`` done
     partial: list = field(default_factory=list)  # their (loss [K], correct [K]), in order
+    task: str = CLASSIFICATION  # the split's: REGRESSION has one linear output and MSE
 
     @classmethod
     def initial(cls, cfg: Config, split: Split) -> TrainerState:
@@ -83,13 +96,14 @@ class TrainerState:
         weights = [init_weights(dims, row.init, seed) for row in cfg.rows for seed in cfg.seeds]
         slope = cfg.params_for("prelu").get("slope", 0.0)
         layout.initialise(params, weights, [slope * (a == "prelu") for a in cfg.activations for _ in weights])
+        label = np.float32 if split.task == REGRESSION else np.int64
         return cls(
             cfg=cfg,
             n_classes=n_classes,
             x=torch.from_numpy(np.ascontiguousarray(split.X_train.T, dtype=np.float32)),
-            y=torch.from_numpy(split.y_train.astype(np.int64)),
+            y=torch.from_numpy(split.y_train.astype(label)),
             x_val=torch.from_numpy(np.ascontiguousarray(split.X_val.T, dtype=np.float32)),
-            y_val=torch.from_numpy(split.y_val.astype(np.int64)),
+            y_val=torch.from_numpy(split.y_val.astype(label)),
             inputs=InputMap.fit(cfg.features, split.X_train, standardize=cfg.standardize),
             params=params,
             running=[
@@ -103,6 +117,7 @@ class TrainerState:
             alive=torch.ones(k, dtype=torch.bool),
             diverged_epoch=[None] * k,
             diagnostics=DiagnosticsRecorder.for_config(cfg),
+            task=split.task,
         ).with_last_good()
 
     def with_last_good(self) -> TrainerState:
@@ -200,12 +215,18 @@ class LockstepTrainer:
         # full batch without batch norm: training and evaluation mode agree, see _run_pipelined
         self._pipelined = not cfg.batch_norm and not 0 < cfg.batch_size < s.x.shape[1]
         self._x_all = torch.cat([self._x, self._x_val], dim=1)
-        fused = s.n_classes == 2 and cfg.loss == "ce"
+        self._loss = losses.REGRESSION_LOSS if s.task == REGRESSION else cfg.loss
+        fused = s.task != REGRESSION and s.n_classes == 2 and cfg.loss == "ce"
         self._split_targets = losses.SplitTargets.of(s.y, s.y_val) if fused else None
         self._all_alive = bool(s.alive.all())
         self._epoch_data: tuple | None = None  # (epoch, x, y, target): the epoch's permuted data
         # a history row (loss, correct, val loss, val correct) / this = (loss, acc, val loss, val acc)
         self._row_scale = torch.tensor([[1.0], [s.x.shape[1]], [1.0], [s.x_val.shape[1]]])
+        self._row_offset = None
+        if s.task == REGRESSION:  # (loss, SSE, val loss, val SSE) -> (loss, R^2, val loss, val R^2)
+            sst = [max(float(((t - t.mean()) ** 2).sum()), 1e-12) for t in (s.y, s.y_val)]
+            self._row_scale = torch.tensor([[1.0], [-sst[0]], [1.0], [-sst[1]]])
+            self._row_offset = torch.tensor([[0.0], [1.0], [0.0], [1.0]])
 
     def _features_of(self, points: torch.Tensor) -> torch.Tensor:
         """The network's inputs ``[F, N]`` at points ``[2, N]`` (the points themselves for x1, x2)."""
@@ -213,6 +234,8 @@ class LockstepTrainer:
         return points if inputs.identity else inputs.apply(points.T).T.contiguous()
 
     def _targets(self, y: torch.Tensor) -> torch.Tensor:
+        if self._state.task == REGRESSION:
+            return y
         if self._state.n_classes == 2:
             return y.float()
         return F.one_hot(y, self._state.n_classes).T.float()
@@ -224,7 +247,22 @@ class LockstepTrainer:
 
     @property
     def n_classes(self) -> int:
+        """Classes; 1 for regression (one output)."""
         return self._state.n_classes
+
+    @property
+    def task(self) -> str:
+        """ "classification" or "regression" (the split's)."""
+        return self._state.task
+
+    @property
+    def is_regression(self) -> bool:
+        return self._state.task == REGRESSION
+
+    @property
+    def history_keys(self) -> tuple[str, ...]:
+        """The keys of ``history()``: HISTORY_KEYS, or HISTORY_KEYS_REGRESSION for regression."""
+        return HISTORY_KEYS_REGRESSION if self.is_regression else HISTORY_KEYS
 
     @property
     def params(self) -> torch.Tensor:
@@ -366,8 +404,8 @@ class LockstepTrainer:
             metrics = torch.stack([loss, correct], dim=1)
             return metrics[0], metrics[1], dlogits
         s = self._state
-        loss, correct, dlogits = losses.loss_and_grad(logits[..., :n], s.y, self._onehot, s.cfg.loss, True)
-        val = losses.loss_and_grad(logits[..., n:], s.y_val, self._onehot_val, s.cfg.loss, False)
+        loss, correct, dlogits = losses.loss_and_grad(logits[..., :n], s.y, self._onehot, self._loss, True)
+        val = losses.loss_and_grad(logits[..., n:], s.y_val, self._onehot_val, self._loss, False)
         return _metrics(loss, correct), _metrics(*val[:2]), dlogits
 
     def _finish_epoch(self, train: torch.Tensor, val: torch.Tensor) -> None:
@@ -376,6 +414,8 @@ class LockstepTrainer:
         diagnostics."""
         s = self._state
         row = torch.cat([train, val], out=s.hist[s.epoch]).div_(self._row_scale)
+        if self._row_offset is not None:
+            row.add_(self._row_offset)
         self._check_divergence(row)
         if not self._all_alive:
             row.masked_fill_(~s.alive, float("nan"))
@@ -412,7 +452,7 @@ class LockstepTrainer:
         logits, caches = lockstep.forward(
             self._views, self._groups, x, train=True, need_deriv=False, running=s.running, ws=ws
         )
-        loss, correct, dlogits = losses.loss_and_grad(logits, y, target, s.cfg.loss, True)
+        loss, correct, dlogits = losses.loss_and_grad(logits, y, target, self._loss, True)
         self._backward_and_update(caches, dlogits, ws)
         return loss, correct
 
@@ -439,7 +479,7 @@ class LockstepTrainer:
         logits, _ = lockstep.forward(
             self._views, self._groups, x, train=False, need_deriv=False, running=s.running, ws=ws
         )
-        loss, correct, _ = losses.loss_and_grad(logits, y, target, s.cfg.loss, False)
+        loss, correct, _ = losses.loss_and_grad(logits, y, target, self._loss, False)
         return loss, correct
 
     def _check_divergence(self, row: torch.Tensor) -> None:
@@ -465,9 +505,10 @@ class LockstepTrainer:
 
     # ---- results -----------------------------------------------------------------------------
     def history(self) -> dict[str, np.ndarray]:
-        """Per-epoch metrics so far: each ``[epochs_done, K]``; NaN after a run diverged."""
+        """Per-epoch metrics so far: each ``[epochs_done, K]``; NaN after a run diverged. Keyed by
+        ``history_keys`` (R\u00b2 in place of accuracy for regression)."""
         s = self._state
-        return {key: s.hist[: s.epoch, j].numpy().copy() for j, key in enumerate(HISTORY_KEYS)}
+        return {key: s.hist[: s.epoch, j].numpy().copy() for j, key in enumerate(self.history_keys)}
 
     def forward_eval(self, x: np.ndarray, need_deriv: bool = False):
         """Evaluation-mode forward of all runs on points ``x [G, 2]`` (raw data coordinates
@@ -495,7 +536,9 @@ class LockstepTrainer:
 
         Evaluated in chunks of points whose hidden activations (``[K, width, chunk]`` per layer)
         stay in the CPU's caches: 39 runs of 64 units on 160 x 160 grid points take ~3x longer
-        in one pass than in chunks of 256 points."""
+        in one pass than in chunks of 256 points. Regression has no classes: use ``predict``."""
+        if self.is_regression:
+            raise ValueError("predict_proba is for classification; a regression trainer has predict(x)")
         chunk = self.eval_chunk
         if len(x) > chunk:
             return np.concatenate([self.predict_proba(x[i : i + chunk]) for i in range(0, len(x), chunk)], 1)
@@ -506,6 +549,17 @@ class LockstepTrainer:
         else:
             probs = torch.softmax(logits, dim=1).transpose(1, 2)
         return probs.numpy()
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Regression: every run's predicted value ``[K, G]`` float32 at points ``x [G, 2]`` (scaled
+        space), evaluated in cache-sized chunks as ``predict_proba``."""
+        if not self.is_regression:
+            raise ValueError("predict is for regression; a classification trainer has predict_proba(x)")
+        chunk = self.eval_chunk
+        if len(x) > chunk:
+            return np.concatenate([self.predict(x[i : i + chunk]) for i in range(0, len(x), chunk)], 1)
+        out, _ = self.forward_eval(x)
+        return out[:, 0].numpy().copy()
 
     @property
     def eval_chunk(self) -> int:

@@ -176,7 +176,9 @@ def render_sidebar() -> None:
     with st.sidebar:
         _preset_box()
         st.header("Data")
-        options = list(DATASETS) + ([UPLOAD] if session().upload or ss[_key("dataset")] == UPLOAD else [])
+        # regression is not drawn yet (ui/session.REGRESSION_NOT_DRAWN): listed only while one is set
+        options = [k for k in DATASETS if DATASETS[k].task != "regression" or ss[_key("dataset")] == k]
+        options += [UPLOAD] if session().upload or ss[_key("dataset")] == UPLOAD else []
         st.selectbox(
             "Dataset",
             options,
@@ -266,7 +268,8 @@ def render_sidebar() -> None:
 
 
 def _preset_box() -> None:
-    presets = load_presets()
+    chosen = st.session_state.get(PRESET_CHOICE)  # regression is not drawn yet: listed only while chosen
+    presets = {k: p for k, p in load_presets().items() if p.config.task != "regression" or k == chosen}
     st.selectbox(
         "Guided experiment",
         [""] + list(presets),
