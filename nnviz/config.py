@@ -66,6 +66,22 @@ VARY: dict[str, tuple[str, tuple[str, ...]]] = {
     "dataset": ("dataset", ("moons", "circles", "xor")),
 }
 LOCKSTEP_AXES = ("lr", "optimizer", "momentum", "init", "l2", "l1")
+# Each setting a grid can vary as the sidebar's controls name it (the Vary control, the report).
+VARY_TITLES = {
+    "lr": "Learning rate",
+    "optimizer": "Optimiser",
+    "momentum": "Momentum",
+    "init": "Initialisation",
+    "l2": "L2 penalty",
+    "l1": "L1 penalty",
+    "batch_size": "Batch size",
+    "batch_norm": "Batch norm",
+    "hidden_layers": "Hidden layers",
+    "width": "Units per layer",
+    "standardize": "Standardise inputs",
+    "noise": "Noise",
+    "dataset": "Dataset",
+}
 # Dataset rows take each dataset's own defaults of these (as scikit-learn's classifier comparison
 # shows every dataset as it is): the network and the training stay the compared config's.
 DATASET_ROW_DEFAULTS = ("n_samples", "noise", "n_classes")

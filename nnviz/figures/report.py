@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING
 from nnviz import fmt
 from nnviz.activations import ACTIVATIONS
 from nnviz.analysis.summary import COLUMNS
-from nnviz.config import INIT_NAMES, LOSS_NAMES, OPTIMIZER_NAMES, UPLOAD, VARY, Config, value_name
+from nnviz.config import (
+    INIT_NAMES,
+    LOSS_NAMES,
+    OPTIMIZER_NAMES,
+    UPLOAD,
+    VARY,
+    VARY_TITLES,
+    Config,
+    value_name,
+)
 from nnviz.data.features import labels as feature_labels
 from nnviz.data.generators import DATASETS
 from nnviz.data.split import Split
@@ -31,22 +40,6 @@ if TYPE_CHECKING:
     from nnviz.grid import GridExperiment
     from nnviz.presets import Preset
 
-# The settings label (settings_rows) of each setting a grid can vary.
-VARY_LABELS = {
-    "lr": "Learning rate",
-    "optimizer": "Optimiser",
-    "momentum": "Momentum",
-    "init": "Initialisation",
-    "l2": "L2 penalty",
-    "l1": "L1 penalty",
-    "batch_size": "Batch size",
-    "batch_norm": "Batch norm",
-    "hidden_layers": "Hidden layers",
-    "width": "Units per layer",
-    "standardize": "Standardise inputs",
-    "noise": "Noise",
-    "dataset": "Dataset",
-}
 # The varied setting in a sentence ("3 values of lr"), where the row header's name reads badly.
 VARY_PROSE = {
     "optimizer": "optimiser",
@@ -168,7 +161,7 @@ def settings_rows(cfg: Config, split: Split | list[Split] | None = None) -> list
             if value not in seen:
                 seen.append(value)
     names = ", ".join(value_name(cfg.vary, v) for v in cfg.values)
-    merged[("Compare", "Varied setting")] = [f"{VARY_LABELS.get(cfg.vary, cfg.vary)}: {names}"]
+    merged[("Compare", "Varied setting")] = [f"{VARY_TITLES.get(cfg.vary, cfg.vary)}: {names}"]
     rows = [(g, label, " / ".join(values)) for (g, label), values in merged.items()]
     return sorted(rows, key=lambda r: SETTING_GROUPS.index(r[0]))  # stable: each group in its order
 

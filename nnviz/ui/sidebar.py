@@ -20,6 +20,7 @@ from nnviz.config import (
     OPTIMIZERS,
     UPLOAD,
     VARY,
+    VARY_TITLES,
     Config,
     field_types,
     parse_values,
@@ -71,22 +72,7 @@ def seed_widgets(cfg: Config, preset: str | None = None) -> None:
 
 # The Vary control: what a row can vary, as the sidebar names it; and the choices of the settings
 # whose values are picked rather than typed.
-VARY_NAMES = {
-    "": "nothing (one row)",
-    "lr": "Learning rate",
-    "optimizer": "Optimiser",
-    "momentum": "Momentum",
-    "init": "Initialisation",
-    "l2": "L2 penalty",
-    "l1": "L1 penalty",
-    "batch_size": "Batch size",
-    "batch_norm": "Batch norm",
-    "hidden_layers": "Hidden layers",
-    "width": "Units per layer",
-    "standardize": "Standardise inputs",
-    "noise": "Noise",
-    "dataset": "Dataset",
-}
+VARY_NAMES = {"": "nothing (one row)", **VARY_TITLES}
 
 
 def _choices(vary: str) -> list[str] | None:
