@@ -358,22 +358,12 @@ class Experiment:
         preds = self.predictions("val")
         scores = metrics.precision_recall_f1s(self.split.y_val, preds, self.split.n_classes).tolist()
         rows = []
-        values = self.cfg.values or ("",)
-        for k, (act, seed) in enumerate(self.trainer.runs):
+        for k in range(self.trainer.n_runs):
             p, r, f1 = scores[k]
-            dead = diag["dead"][-1, k] if len(diag["epochs"]) else np.zeros(1)
             val_acc = last_finite(hist["val_acc"][:, k])
             rows.append(
                 RunSummary(
-                    run=k,
-                    activation=act,
-                    name=get_activation(act).name,
-                    seed=seed,
-                    varied=self.cfg.vary,
-                    value=values[self.trainer.run_rows[k]],
-                    epochs=self.epoch,
-                    train_loss=last_finite(hist["train_loss"][:, k]),
-                    val_loss=last_finite(hist["val_loss"][:, k]),
+                    **self._run_fields(k, hist, diag),
                     train_acc=last_finite(hist["train_acc"][:, k]),
                     val_acc=val_acc,
                     precision=p,
@@ -381,8 +371,6 @@ class Experiment:
                     f1=f1,
                     epochs_to_90=metrics.epochs_to_reach(hist["val_acc"][:, k], REACH_ACC),
                     held_90=bool(val_acc >= REACH_ACC) and self.trainer.diverged_epoch[k] is None,
-                    dead_pct=float(100.0 * np.mean(dead)),
-                    diverged_epoch=self.trainer.diverged_epoch[k],
                     verdicts=tuple(
                         verdicts(
                             hist,
@@ -398,6 +386,17 @@ class Experiment:
             )
         return rows
 
+    def _run_fields(self, k: int, hist: dict, diag: dict) -> dict:
+        """The summary fields of run ``k`` that every task has: who it is, its losses, dead units."""
+        act, seed = self.trainer.runs[k]
+        dead = diag["dead"][-1, k] if len(diag["epochs"]) else np.zeros(1)
+        return dict(
+            run=k, activation=act, name=get_activation(act).name, seed=seed, varied=self.cfg.vary,
+            value=(self.cfg.values or ("",))[self.trainer.run_rows[k]], epochs=self.epoch,
+            train_loss=last_finite(hist["train_loss"][:, k]), val_loss=last_finite(hist["val_loss"][:, k]),
+            dead_pct=float(100.0 * np.mean(dead)), diverged_epoch=self.trainer.diverged_epoch[k],
+        )  # fmt: skip
+
     def _regression_summary(self) -> list[RunSummary]:
         """Summary rows of a regression experiment: validation R\u00b2, RMSE and MAE of the current
         weights (a diverged run's are its last finite ones), training R\u00b2 and the losses from the
@@ -407,22 +406,13 @@ class Experiment:
         scores = np.stack(
             [metrics.r2(y_val, preds), metrics.rmse(y_val, preds), metrics.mae(y_val, preds)], 1
         )
-        values, nan = self.cfg.values or ("",), math.nan
+        nan = math.nan
         rows = []
-        for k, (act, seed) in enumerate(self.trainer.runs):
-            dead = diag["dead"][-1, k] if len(diag["epochs"]) else np.zeros(1)
+        for k in range(self.trainer.n_runs):
             diverged = self.trainer.diverged_epoch[k]
             rows.append(
                 RunSummary(
-                    run=k,
-                    activation=act,
-                    name=get_activation(act).name,
-                    seed=seed,
-                    varied=self.cfg.vary,
-                    value=values[self.trainer.run_rows[k]],
-                    epochs=self.epoch,
-                    train_loss=last_finite(hist["train_loss"][:, k]),
-                    val_loss=last_finite(hist["val_loss"][:, k]),
+                    **self._run_fields(k, hist, diag),
                     train_acc=nan,
                     val_acc=nan,
                     precision=nan,
@@ -430,8 +420,6 @@ class Experiment:
                     f1=nan,
                     epochs_to_90=None,
                     held_90=False,
-                    dead_pct=float(100.0 * np.mean(dead)),
-                    diverged_epoch=diverged,
                     verdicts=tuple(
                         verdicts(hist, diag, k, diverged, y_train=self.split.y_train, n_classes=1)
                     ),

@@ -120,8 +120,8 @@ def verdicts(
     return [fit, *_gradient_findings(diag, run, fit.code), *_unit_findings(diag, run, fit.code)]
 
 
-def fit_verdict(h: dict, diverged_epoch: int | None, guess: tuple[float, float]) -> Verdict:
-    """The one verdict of a run's history ``h`` (1-D arrays per key); ``guess``: constant_guess()."""
+def _untrained_or_diverged(h: dict, diverged_epoch: int | None) -> Verdict | None:
+    """The verdict of a run with no history yet, or one that diverged (either task); else None."""
     if not len(h["train_loss"]):
         return Verdict("info", "untrained", "not trained yet")
     if diverged_epoch is not None:
@@ -130,6 +130,14 @@ def fit_verdict(h: dict, diverged_epoch: int | None, guess: tuple[float, float])
             f"diverged at epoch {diverged_epoch}: the training loss became NaN/inf, so the run was frozen "
             "at its last finite weights; lower the learning rate",
         )  # fmt: skip
+    return None
+
+
+def fit_verdict(h: dict, diverged_epoch: int | None, guess: tuple[float, float]) -> Verdict:
+    """The one verdict of a run's history ``h`` (1-D arrays per key); ``guess``: constant_guess()."""
+    early = _untrained_or_diverged(h, diverged_epoch)
+    if early is not None:
+        return early
     tl, ta, va, vl = (last_finite(h[key]) for key in ("train_loss", "train_acc", "val_acc", "val_loss"))
     chance_acc, chance_loss = guess
     accs = f"training accuracy {ta:.0%}, validation {va:.0%}"
@@ -167,14 +175,9 @@ def fit_verdict(h: dict, diverged_epoch: int | None, guess: tuple[float, float])
 def regression_fit_verdict(h: dict, diverged_epoch: int | None) -> Verdict:
     """The one verdict of a regression run's history ``h`` (``train_loss``, ``train_r2``, ``val_loss``,
     ``val_r2``: 1-D arrays), by the R2_* thresholds (module docstring)."""
-    if not len(h["train_loss"]):
-        return Verdict("info", "untrained", "not trained yet")
-    if diverged_epoch is not None:
-        return Verdict(
-            "bad", "diverged",
-            f"diverged at epoch {diverged_epoch}: the training loss became NaN/inf, so the run was frozen "
-            "at its last finite weights; lower the learning rate",
-        )  # fmt: skip
+    early = _untrained_or_diverged(h, diverged_epoch)
+    if early is not None:
+        return early
     tr, vr, vl = (last_finite(h[key]) for key in ("train_r2", "val_r2", "val_loss"))
     r2s = f"training R\u00b2 {tr:.2f}, validation {vr:.2f}"
     if tr <= R2_MEAN:
