@@ -1,8 +1,10 @@
 """Read an uploaded CSV file (columns x1, x2, label) into arrays, or say in plain words why not.
 
 A numeric third column that is not class labels is a regression target: values that are not all
-whole numbers, or whole numbers with more distinct values than MAX_CLASSES. Then ``task`` is
-"regression", ``y`` is float32 and the notes say so; whole-number labels stay classification.
+whole numbers, or whole numbers with more than MAX_LABEL_VALUES distinct values. Then ``task`` is
+"regression", ``y`` is float32 and the notes say so; whole-number labels stay classification (and
+more than MAX_CLASSES of them are refused as too many classes: 0-8 is a mistake more often than a
+target).
 
 The file is untrusted. It is size-checked before decoding and must be UTF-8 text. Every error
 message quotes at most ~20 characters of it, with unprintable characters replaced by ``?``.
@@ -262,16 +264,19 @@ def parse_csv(data: bytes, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_RO
     return UploadedData(X, y, tuple(names), len(names), tuple(notes))
 
 
+MAX_LABEL_VALUES = 20  # distinct whole numbers up to this are class labels, more a regression target
+
+
 def _is_regression(labels: list[str]) -> bool:
-    """A third column of numbers (NaN or infinity among them too) that are not whole, or more
-    distinct whole numbers than MAX_CLASSES: a regression target, not class labels."""
+    """A third column of numbers (NaN or infinity among them too) that are not whole, or more than
+    MAX_LABEL_VALUES distinct whole numbers: a regression target, not class labels."""
     if not all(_looks_numeric(s) for s in labels):
         return False
     values = {s.lower().lstrip("+-") for s in labels} & set(_NONFINITE)
     if values:
         return True  # _target says which row is not a real number
     numbers = [float(s) for s in labels]
-    return not all(v.is_integer() for v in numbers) or len(set(numbers)) > MAX_CLASSES
+    return not all(v.is_integer() for v in numbers) or len(set(numbers)) > MAX_LABEL_VALUES
 
 
 def _target(cell: str, row: int) -> float:
