@@ -132,7 +132,7 @@ def time_sklearn(cfg, split, repeats, epochs) -> float:
                 clf.fit(split.X_train, split.y_train)
                 clf.score(split.X_val, split.y_val)
 
-    steps = len(models) * epochs  # one seed each * steps_per_epoch(cfg, n)
+    steps = len(models) * epochs * steps_per_epoch(cfg, n)  # one seed each
     return median_time(run, repeats) / steps
 
 
