@@ -24,7 +24,7 @@ VIEWS = [
         "Diagnostics",
         3,
     ),
-    ("view-exploding.png", "?preset=07-too-high-learning-rate", None, 3),
+    ("view-exploding.png", "?preset=07-too-high-learning-rate", None, 6),
     ("view-neurons.png", "?dataset=circles&act=relu,tanh,prelu&epochs=300", "Neurons", 3),
     ("view-replay.png", "?dataset=spiral&act=relu,tanh&width=16&hidden_layers=3&epochs=600", "Replay", 2),
     ("view-seeds.png", "?act=relu,tanh,sigmoid,leaky_relu&n_seeds=3&epochs=300", "Seeds", 12),
