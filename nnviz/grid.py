@@ -52,7 +52,6 @@ class GridExperiment:
         self.cfg = cfg
         self.data_token = data_token
         self.uid = uuid.uuid4().hex
-        self._points = points
         if parts is None:
             parts = [_part(row, points, data_token) for row in cfg.rows]
         self.parts = parts
@@ -62,11 +61,6 @@ class GridExperiment:
             (r, a * n_seeds + s) for a in range(n_act) for r in range(len(parts)) for s in range(n_seeds)
         ]
         self._cache: dict[tuple, object] = {}
-        self._version = 0
-
-    @classmethod
-    def from_points(cls, cfg: Config, X: np.ndarray, y: np.ndarray, data_token: str) -> GridExperiment:
-        return cls(cfg, points=(X, y), data_token=data_token)
 
     def restarted(self) -> GridExperiment:
         return GridExperiment(self.cfg, [p.restarted() for p in self.parts], data_token=self.data_token)
@@ -114,11 +108,11 @@ class GridExperiment:
         return self.epoch - epoch0
 
     def _changed(self) -> None:
-        self._version += 1
-        self._cache.clear()
+        self._cache.clear()  # (the keys name the groups' weights; this bounds what is kept)
 
     def cached(self, key: tuple, compute):
-        """``compute()``, kept until the next training call (as Experiment.cached)."""
+        """``compute()``, kept until the groups' weights change (as Experiment.cached; a group can
+        also be trained on its own, from a per-network tab)."""
         key = (key, tuple(p._version for p in self.parts))
         if key not in self._cache:
             self._cache[key] = compute()
