@@ -319,7 +319,9 @@ def _on_upload() -> None:
         session().upload_message = ("error", f"{file.name[:40]}: {exc} The current experiment is unchanged.")
         return
     session().upload = (hashlib.sha256(raw).hexdigest(), data)
-    ss[_key("dataset")] = UPLOAD
+    # held against a stale request from a training page's timers, which would put the old dataset
+    # back (Session.set_widget)
+    session().set_widget(_key("dataset"), UPLOAD)
     notes = " ".join(data.notes)
     session().upload_message = (
         "success",
