@@ -199,6 +199,16 @@ class HardTimeout(Exception):
     pass
 
 
+def _hard_timeout(budget: float) -> None:
+    """Raise HardTimeout in this process once ``budget`` seconds have passed (SIGALRM)."""
+
+    def on_alarm(signum, frame):
+        raise HardTimeout(f"hard timeout: the load test took more than {budget:.0f}s")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(int(budget))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.browsers and not args.chromium:
@@ -210,11 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         120 + args.seconds + 2 * args.first_boundary_timeout + args.churn_seconds + args.settle_seconds + 60
     )
 
-    def on_alarm(signum, frame):
-        raise HardTimeout(f"hard timeout: the load test took more than {budget:.0f}s")
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(int(budget))
+    _hard_timeout(budget)
     t0 = time.monotonic()
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "loadtest-server.log"
@@ -292,11 +298,7 @@ def proxy_main(args: argparse.Namespace) -> int:
     budget += len(args.capacity or []) * (args.capacity_seconds + args.first_boundary_timeout + 30) + 60
     budget += (per_run + args.kill_after + 2 * args.first_boundary_timeout + 120) if args.fault else 0
 
-    def on_alarm(signum, frame):
-        raise HardTimeout(f"hard timeout: the load test took more than {budget:.0f}s")
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(int(budget))
+    _hard_timeout(budget)
     t0 = time.monotonic()
     ARTIFACTS.mkdir(exist_ok=True)
     print(
