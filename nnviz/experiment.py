@@ -6,7 +6,8 @@ This is the one object the app, the CLI, the exports and the tests drive: build 
 
 Regression (``task == "regression"``, docs/regression.md): :meth:`surface` in place of
 :meth:`boundary`, :meth:`predictions` are values, the summary rows carry R\u00b2, RMSE and MAE (NaN
-accuracy, precision, recall and F1), there are no confusion matrices and no replay snapshots yet.
+accuracy, precision, recall and F1), there are no confusion matrices, and the replay snapshots
+are the predicted surfaces.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from nnviz.engine.trainer import LockstepTrainer
 
 REACH_ACC = 0.9  # "epochs to reach 90% validation accuracy"
 MAX_SNAPSHOTS = 50  # replay frames kept per run (plus epoch 0): bounded memory
-SNAPSHOT_RESOLUTION = 50  # K x 50 x 50 x C bytes per frame
+SNAPSHOT_RESOLUTION = 50  # K x 50 x 50 x C bytes per frame (regression: K x 50 x 50 x 2, float16)
+F16_MAX = float(np.finfo(np.float16).max)  # a regression frame's values are clipped to float16's range
 # A grid point may cost this many multiply-adds over all runs (the runs x the network's weights)
 # before grids get coarser: a heavy config (39 runs of 6 x 64 units, ~810k per point) would take
 # ~1 s per 80 x 80 live frame and ~9 s at 160 x 160 on one core. Beyond it every resolution is
@@ -112,7 +114,8 @@ class Experiment:
         self._cache: dict[tuple, object] = {}  # predictions and boundaries at ``_version``
         self.snapshot_grid = self.make_grid(self.grid_resolution(SNAPSHOT_RESOLUTION))
         self.snapshot_every = max(1, -(-cfg.epochs // MAX_SNAPSHOTS))
-        self.snapshots: list[tuple[int, np.ndarray]] = []  # (epoch, uint8 probs [K, R, R, C])
+        # (epoch, uint8 probs [K, R, R, C]); regression: (epoch, float16 predicted values [K, R, R])
+        self.snapshots: list[tuple[int, np.ndarray]] = []
         self._steps_timed, self._seconds_timed = 0, 0.0  # the training speed (time-left estimate, chunks)
         self._snapshot()
 
@@ -289,12 +292,19 @@ class Experiment:
         return self._cache[key]
 
     def _snapshot(self) -> None:
-        if self.is_regression:  # replay frames are class probabilities; none for regression yet
-            return
-        probs = grid_probabilities(self.trainer, self.snapshot_grid, self.split.mean, self.split.scale)
+        """Keep a replay frame of the current weights on ``snapshot_grid`` (replacing one of this
+        epoch): the class probabilities as uint8, or for regression the predicted values as float16
+        (rows over ys; finite ones clipped to its range, NaN stays NaN)."""
+        grid, s = self.snapshot_grid, self.split
+        if self.is_regression:
+            values = self.trainer.predict((grid.points - s.mean) / s.scale)
+            values = values.reshape(len(values), len(grid.ys), len(grid.xs))
+            frame = np.clip(values, -F16_MAX, F16_MAX).astype(np.float16)
+        else:
+            frame = quantize(grid_probabilities(self.trainer, grid, s.mean, s.scale))
         if self.snapshots and self.snapshots[-1][0] == self.epoch:
             self.snapshots.pop()
-        self.snapshots.append((self.epoch, quantize(probs)))
+        self.snapshots.append((self.epoch, frame))
 
     def data_xy(self, part: str = "train") -> tuple[np.ndarray, np.ndarray]:
         """Points of one part in data coordinates (undoing the standardisation) and their labels."""

@@ -2,15 +2,19 @@
 
 Starts `streamlit run serve.py`, opens the page at 1280x800, waits for training to finish and saves
 assets/screenshot.png, then one screenshot per view (tab) as assets/view-*.png, assets/draw.png
-(Draw points, with a few points drawn), assets/network.png and the grid's as assets/grid*.png (a
-3 x 4 learning-rate grid finished, live, at 1024 and 1920 px, and rows of datasets).
+(Draw points, with a few points drawn), assets/network.png, the grid's as assets/grid*.png (a
+3 x 4 learning-rate grid finished, live, at 1024 and 1920 px, and rows of datasets) and a regression
+comparison's as assets/regression*.png (finished and live).
 Usage: python -m tools.screenshot [--only screenshot]   (make screenshot)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tools.harness import ROOT, browser, find_chromium, streamlit_server, wait_for_boundary
 
@@ -49,14 +53,36 @@ GRID_VIEWS = [
 ]
 
 
-def shoot_grid(b, url: str, name: str, query: str, n_panels: int, width: int, live: bool) -> None:
+# Regression: four activations on the Gaussian bumps, finished and while training (a long run)
+REGRESSION_QUERY = "?dataset=multigauss&act=relu,tanh,sigmoid,linear"
+REGRESSION_VIEWS = [
+    ("regression.png", REGRESSION_QUERY + "&epochs=600", 4, 1280, False),
+    ("regression-live.png", REGRESSION_QUERY + "&epochs=5000&batch_size=8", 4, 1280, True),
+]
+REGRESSION_SCROLL = 230  # px down: the four panels, the legend and the value colour bar in view
+
+
+def shoot_sized(
+    b, url: str, name: str, query: str, n_panels: int, width: int, live: bool, scroll: int = 0
+) -> None:
+    """One screenshot at ``width`` px, finished or (``live``) while training, scrolled ``scroll`` px."""
     page = b.new_page(viewport={"width": width, "height": 800 if width < 1900 else 1080})
     page.goto(url + "/" + query, wait_until="domcontentloaded")
     wait_for_boundary(page, n_panels, timeout_s=90)
     if live:
         page.wait_for_timeout(4000)
+        with contextlib.suppress(PlaywrightTimeout):  # a moment when no part is greyed as rerunning
+            page.wait_for_function(
+                '() => !document.querySelector(\'[data-testid="stMain"] [data-stale="true"]\')',
+                timeout=8000,
+                polling=50,
+            )
     else:
         wait_until_trained(page, timeout_s=150)
+    if scroll:  # over the main column's right margin: no chart takes the wheel or shows its toolbar
+        page.mouse.move(width - 20, 500)
+        page.mouse.wheel(0, scroll)
+        page.wait_for_timeout(800)
     page.mouse.move(5, 400)
     page.screenshot(path=str(ASSETS / name))
     page.close()
@@ -178,9 +204,10 @@ def main() -> int:
             shoot_draw(page, url)
         if args.only is None or "network.png".startswith(args.only):
             shoot_network(page, url)
-        for name, query, n_panels, width, live in GRID_VIEWS:
-            if args.only is None or name.startswith(args.only):
-                shoot_grid(b, url, name, query, n_panels, width, live)
+        for views, scroll in ((GRID_VIEWS, 0), (REGRESSION_VIEWS, REGRESSION_SCROLL)):
+            for name, query, n_panels, width, live in views:
+                if args.only is None or name.startswith(args.only):
+                    shoot_sized(b, url, name, query, n_panels, width, live, scroll)
     return 0
 
 

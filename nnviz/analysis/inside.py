@@ -1,5 +1,6 @@
 """Looking inside one run: input-feature and hidden-unit maps over the input plane, the transformed
-space of a layer, PReLU's learned slopes, and where the seeds of one activation disagree.
+space of a layer, PReLU's learned slopes, and where the seeds of one activation disagree (on the
+predicted class, or for regression by how far apart their predicted values are).
 
 Plain arrays out (numpy), for :mod:`nnviz.figures`. Points are in data coordinates; ``mean``/``scale``
 are the split's standardisation, applied before the network sees them.
@@ -138,3 +139,56 @@ def point_disagreement(labels: np.ndarray, n_seeds: int) -> np.ndarray:
     if disputed.shape[1] == 0:
         return np.zeros(disputed.shape[0])
     return disputed.mean(axis=1)
+
+
+def _by_activation(values: np.ndarray, n_seeds: int, ndim: int, what: str) -> np.ndarray:
+    """``values`` ``[K, ...]`` of ``ndim`` axes (runs activation-major) as ``[A, n_seeds, ...]``
+    float64, or a ValueError."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != ndim or n_seeds < 1 or values.shape[0] % n_seeds:
+        raise ValueError(f"{what} must have {ndim} axes, the first A * {n_seeds}; got {values.shape}")
+    return values.reshape(values.shape[0] // n_seeds, n_seeds, *values.shape[1:])
+
+
+def seed_spread(values: np.ndarray, n_seeds: int) -> np.ndarray:
+    """Regression: per activation, the standard deviation over its seeds of the predicted value at
+    each grid cell (0 where every seed predicts the same).
+
+    Parameters
+    ----------
+    values : [K, R, R] float
+        Every run's predicted value on the grid (``Experiment.surface``), runs activation-major
+        (``K = A * n_seeds``).
+    n_seeds : int
+        Seeds per activation (>= 1).
+
+    Returns
+    -------
+    [A, R, R] float64
+        The population standard deviation (``ddof=0``: the seeds shown are all there are); NaN where
+        a seed's value is not finite.
+    """
+    return _by_activation(values, n_seeds, 3, "values").std(axis=1)
+
+
+def point_spread(preds: np.ndarray, n_seeds: int) -> np.ndarray:
+    """Regression: per activation, the mean over the points of the standard deviation over its seeds
+    of the predicted value (:func:`seed_spread` where the data are, not in empty corners).
+
+    Parameters
+    ----------
+    preds : [K, N] float
+        Every run's predicted values at N points (``Experiment.predictions``), runs activation-major.
+    n_seeds : int
+        Seeds per activation.
+
+    Returns
+    -------
+    [A] float64
+        In the targets' units; 0 for every activation when there are no points (N = 0), NaN when a
+        seed's value at some point is not finite.
+    """
+    spread = _by_activation(preds, n_seeds, 2, "preds").std(axis=1)  # [A, N]
+    if spread.shape[1] == 0:
+        return np.zeros(spread.shape[0])
+    return spread.mean(axis=1)

@@ -157,8 +157,10 @@ def _outputs(trainer, runs: list[int], x: np.ndarray) -> tuple[list[np.ndarray],
 
 
 def _probabilities(logits: np.ndarray, n_classes: int) -> np.ndarray:
-    """``[out, G]`` logits of one run as what the output column shows: P(class 1) for two classes,
-    else the softmax over the classes."""
+    """``[out, G]`` outputs of one run as what the output column shows: P(class 1) for two classes,
+    the softmax over the classes for more, and for regression (one output) the predicted value."""
+    if n_classes == 1:
+        return logits.astype(np.float64)
     z = np.nan_to_num(logits.astype(np.float64), nan=0.0, posinf=1e6, neginf=-1e6)
     if n_classes == 2:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from nnviz.figures.raster import check_probs, picture_panels, shading_png
+from nnviz.figures.raster import check_probs, check_values, picture_panels, shading_png, value_png
 from nnviz.figures.style import (
     BOUNDARY_TEMPLATE_SPEC,
     CLASS_COLORS,
@@ -20,6 +20,8 @@ from nnviz.figures.style import (
     MUTED,
     NOMINAL_WIDTH,
     SHADE,
+    VALUE_EDGE,
+    VALUE_SCALE,
     axes_of,
     axis_id,
     build_figure,
@@ -43,7 +45,7 @@ class Block:
 
     xs: np.ndarray
     ys: np.ndarray
-    probs: np.ndarray  # [k, R, R, C]
+    probs: np.ndarray  # [k, R, R, C]; regression: the predicted values [k, R, R]
     titles: list
     X_train: np.ndarray
     y_train: np.ndarray
@@ -59,9 +61,9 @@ class Block:
 
 
 def boundary_figure(
-    xs, ys, probs, *, titles, X_train, y_train, X_val, y_val, pred_train, pred_val, n_classes,
+    xs, ys, probs, *, titles, X_train, y_train, X_val, y_val, pred_train=None, pred_val=None, n_classes=None,
     show_val=True, discretize=False, ncols=4, title_colors=None, width=NOMINAL_WIDTH, muted=None, notes=None,
-    pictures=None,
+    pictures=None, value_range=None,
 ) -> go.Figure:  # fmt: skip
     """Decision boundaries of K runs side by side, with the data; zooming one panel zooms all.
 
@@ -84,29 +86,42 @@ def boundary_figure(
     With more points x panels than style.MAX_MARKERS, the points (and rings) are drawn into the
     panels' pictures (raster.picture_panels) instead of as markers, and have no hover;
     ``pictures``: those pictures when the caller has them already (for these arguments).
+
+    Regression (``value_range=(lo, hi)``): ``probs`` are the runs' predicted values [K, R, R] and
+    ``y_train`` / ``y_val`` real targets. Each panel is a heatmap of the prediction on the diverging
+    style.VALUE_SCALE over [lo, hi], the points are coloured by their target on the same scale (one
+    colour bar says the values), with no rings and no ``n_classes``.
     """
     block = Block(
         np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64), probs, list(titles), X_train,
         y_train, X_val, y_val, pred_train, pred_val, muted, notes, title_colors, pictures,
     )  # fmt: skip
     return grid_boundary_figure(
-        [block], n_classes=n_classes, show_val=show_val, discretize=discretize, ncols=ncols, width=width
-    )
+        [block], n_classes=n_classes, show_val=show_val, discretize=discretize, ncols=ncols, width=width,
+        value_range=value_range,
+    )  # fmt: skip
 
 
 ROW_LABEL_MARGIN = 30  # px left of the panels for a grid's row headers
 
 
 def grid_boundary_figure(
-    blocks: list[Block], *, n_classes, show_val=True, discretize=False, ncols=4, width=NOMINAL_WIDTH
-) -> go.Figure:
+    blocks: list[Block], *, n_classes=None, show_val=True, discretize=False, ncols=4, width=NOMINAL_WIDTH,
+    value_range=None,
+) -> go.Figure:  # fmt: skip
     """A grid of decision boundaries: one block of panels per row of the grid (each starting a new
     line of panels, ``ncols`` to a line, its header on the left), each block on its own grid and
     data. A block's panels share their axes (zooming one zooms the block); all blocks share them
-    when their grids agree. One block without a label is boundary_figure's figure."""
+    when their grids agree. One block without a label is boundary_figure's figure. Regression
+    (``value_range``): every block's panels are predicted values on one scale (boundary_figure)."""
+    regression = value_range is not None
     for b in blocks:
         b.xs, b.ys = np.asarray(b.xs, dtype=np.float64), np.asarray(b.ys, dtype=np.float64)
-        b.probs = check_probs(b.probs, b.xs, b.ys, n_classes, len(b.titles))
+        if regression:
+            b.probs = check_values(b.probs, b.xs, b.ys, len(b.titles))
+            b.pred_train = b.pred_val = None  # (a wrong value has no ring: its colour shows it)
+        else:
+            b.probs = check_probs(b.probs, b.xs, b.ys, n_classes, len(b.titles))
     ncols = max(1, min(ncols, max(len(b.probs) for b in blocks)))
     lines = [-(-len(b.probs) // ncols) for b in blocks]  # lines of panels per block
     same = all(np.array_equal(b.xs, blocks[0].xs) and np.array_equal(b.ys, blocks[0].ys) for b in blocks)
@@ -127,7 +142,7 @@ def grid_boundary_figure(
         len(titles), ncols, titles, colors, shared=False, height=height, template=BOUNDARY_TEMPLATE_SPEC,
         hspace=0.02,
     )  # fmt: skip
-    class_cols = class_colors(n_classes)
+    class_cols = None if regression else class_colors(n_classes)
     traces, images, annotations = [], [], layout["annotations"]
     cell = 0  # the first cell of the block (cells are ncols to a line, row by row)
     roots = []  # (x axis, y axis) that a block's axes match
@@ -141,9 +156,11 @@ def grid_boundary_figure(
             pictures = b.pictures or picture_panels(
                 b.xs, b.ys, b.probs, X_train=b.X_train, y_train=b.y_train, X_val=b.X_val, y_val=b.y_val,
                 n_classes=n_classes, show_val=show_val, discretize=discretize, muted=b.muted,
-                pred_train=b.pred_train, pred_val=b.pred_val,
+                pred_train=b.pred_train, pred_val=b.pred_val, value_range=value_range,
             )  # fmt: skip
             block_images = [_placed(source, b.xs, b.ys) for source in pictures]
+        elif regression:
+            block_images = value_images(b.probs, b.xs, b.ys, value_range, b.muted)
         else:
             block_images = shading_images(b.probs, b.xs, b.ys, n_classes, discretize, b.muted)
         density = _panel_density(n_points, inner / ncols)
@@ -154,11 +171,12 @@ def grid_boundary_figure(
             axes = dict(xaxis=f"x{s}", yaxis=f"y{s}")
             block_images[k].update(xref=axes["xaxis"], yref=axes["yaxis"])
             if not pixels:
-                traces += [
-                    dict(t, **axes)
-                    for t in point_traces(parts, k, class_cols, density)
-                    if not t.get("showlegend")
-                ]
+                drawn = (
+                    value_point_traces(parts, density)
+                    if regression
+                    else point_traces(parts, k, class_cols, density)
+                )
+                traces += [dict(t, **axes) for t in drawn if not t.get("showlegend")]
             note = (b.notes or [None] * len(b.probs))[k]
             if note:
                 annotations.append(dict(
@@ -184,12 +202,21 @@ def grid_boundary_figure(
     parts0 = parts0[: 2 if show_val else 1]
     if any_rings:  # legend entry for the rings, even when run 0 gets everything right
         parts0[0] = ("train", first.X_train[:0], first.y_train[:0], np.zeros((1, 0), dtype=np.int64))
-    traces += [t for t in point_traces(parts0, 0, class_cols) if t.get("showlegend")]
-    if n_classes == 2:  # an empty trace that carries the P(class 1) colour bar
+    if regression:
+        traces += _value_legend(len(parts0) > 1)
+    else:
+        traces += [t for t in point_traces(parts0, 0, class_cols) if t.get("showlegend")]
+    if n_classes == 2 or regression:  # an empty trace that carries the colour bar
         traces.append(dict(type="scatter", x=[None], y=[None], marker=dict(color=[0], coloraxis="coloraxis"),
                            showlegend=False, hoverinfo="skip"))  # fmt: skip
     layout["images"] = images
-    boundary_layout(layout, n_classes, discretize, left=40 + (ROW_LABEL_MARGIN if labelled else 0))
+    boundary_layout(
+        layout,
+        n_classes,
+        discretize,
+        left=40 + (ROW_LABEL_MARGIN if labelled else 0),
+        value_range=value_range,
+    )
     layout["meta"] = dict(nominalWidth=round(width))  # charts.js fits the height to the real width
     return build_figure(traces, layout, grid_ref)
 
@@ -242,6 +269,15 @@ def shading_images(probs, xs, ys, n_classes: int, discretize: bool = False, mute
         _shading_image(p, xs, ys, colors, discretize, m)
         for p, m in zip(np.asarray(probs), muted, strict=True)
     ]
+
+
+def value_images(values, xs, ys, value_range, muted=None) -> list[dict]:
+    """Regression: the K panels' predicted values ([K, R, R]) as layout images on VALUE_SCALE over
+    ``value_range`` (shading_images' counterpart: what a live frame sends)."""
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    muted = list(muted) if muted is not None else [False] * len(values)
+    lo, hi = value_range
+    return [_placed(value_png(v, lo, hi, m), xs, ys) for v, m in zip(np.asarray(values), muted, strict=True)]
 
 
 def _shading_image(probs: np.ndarray, xs, ys, colors, discretize: bool, muted: bool = False) -> dict:
@@ -312,6 +348,38 @@ def point_traces(parts, run: int, colors, density=(1.0, 1.0)) -> list[dict]:
     return traces
 
 
+def value_point_traces(parts, density=(1.0, 1.0)) -> list[dict]:
+    """Regression's points: one trace of train circles and one of validation triangles, coloured by
+    their target on the figure's colour axis (the shading's scale), with a grey edge that shows on
+    any value. ``parts`` as point_traces' (their predictions unused)."""
+    traces = []
+    for part, X, y, _ in parts:
+        X, val = np.asarray(X), part == "val"
+        marker = dict(
+            _VAL_MARKER if val else _TRAIN_MARKER, color=f32(y), coloraxis="coloraxis", line=VALUE_EDGE
+        )
+        if density[0] < 1.0:
+            marker = _scaled(marker, *density)
+        kind = "validation" if val else "train"
+        traces.append(dict(
+            type="scatter", x=f32(X[:, 0]), y=f32(X[:, 1]), name=kind, marker=marker,
+            legendgroup="val" if val else "train", showlegend=False,
+            hovertemplate=f"{kind} point, target %{{marker.color:.3g}}<extra></extra>",
+        ))  # fmt: skip
+    return traces
+
+
+def _value_legend(with_val: bool) -> list[dict]:
+    """Regression's legend-only entries: the train circles and the validation triangles."""
+    entries = [("train (colour: target)", "train", _TRAIN_MARKER)]
+    entries += [("validation", "val", _VAL_MARKER)] if with_val else []
+    return [
+        dict(type="scatter", x=[None], y=[None], name=n, legendgroup=g, showlegend=True,
+             marker=dict(m, color=MUTED, line=VALUE_EDGE))
+        for n, g, m in entries
+    ]  # fmt: skip
+
+
 def _class_scale(colors) -> list:
     """A stepped colour scale: class c (a marker colour value) gets colors[c] exactly."""
     n = len(colors)
@@ -346,9 +414,10 @@ def shared_ranges(layout: dict, xs, ys, n: int, ncols: int) -> None:
     _block_axes(layout, 0, n, n_cells, ncols, ("", ""), np.asarray(xs), np.asarray(ys))
 
 
-def boundary_layout(layout: dict, n_classes: int, discretize: bool, left: int = 40) -> None:
+def boundary_layout(layout: dict, n_classes, discretize: bool, left: int = 40, value_range=None) -> None:
     """Finish a boundary panels' ``layout`` (axes ranged by _block_axes): the class colour scale
-    (its bar for two classes) and the legend, in a bottom margin of fixed size."""
+    (its bar for two classes; regression's ``value_range``: VALUE_SCALE over it, with its bar) and
+    the legend, in a bottom margin of fixed size."""
     c0, c1 = (rgba(color, SHADE) for color in CLASS_COLORS[:2])  # over white: the PNG's tints
     scale = [[0, c0], [0.5, c0], [0.5, c1], [1, c1]] if discretize else [[0, c0], [0.5, "white"], [1, c1]]
     # Under the panels, in a bottom margin of fixed size (no automatic margin: the layout is known
@@ -361,9 +430,14 @@ def boundary_layout(layout: dict, n_classes: int, discretize: bool, left: int = 
         len=180, lenmode="pixels", thickness=10, title=dict(text="P(class 1)", side="top", font=dict(size=11)),
         tickvals=[0, 50, 100], ticktext=["0%", "50%", "100%"], tickfont=dict(size=11), outlinewidth=0,
     )  # fmt: skip
+    coloraxis = dict(colorscale=scale, cmin=0, cmax=100, showscale=n_classes == 2, colorbar=colorbar)
+    if value_range is not None:  # the values' own scale and ticks
+        colorbar = {k: v for k, v in colorbar.items() if k not in ("tickvals", "ticktext")}
+        colorbar["title"] = dict(colorbar["title"], text="value")
+        coloraxis = dict(colorscale=VALUE_SCALE, cmin=float(value_range[0]), cmax=float(value_range[1]),
+                         showscale=True, colorbar=colorbar)  # fmt: skip
     layout.update(
         height=height, margin=dict(l=left, r=10, t=30, b=bottom, autoexpand=False), hovermode="closest",
-        uirevision="boundary",
-        coloraxis=dict(colorscale=scale, cmin=0, cmax=100, showscale=n_classes == 2, colorbar=colorbar),
+        uirevision="boundary", coloraxis=coloraxis,
         legend=dict(orientation="h", x=0, y=(bottom - 43) / height, yref="container", yanchor="top"),
     )  # fmt: skip

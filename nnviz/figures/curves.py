@@ -1,5 +1,5 @@
-"""Learning curves: loss (log scale) and accuracy over epochs, train solid and validation dashed, one
-colour per run (or a mean and a band per group of seeds), diverged runs marked.
+"""Learning curves: loss (log scale) and accuracy (regression: R²) over epochs, train solid and
+validation dashed, one colour per run (or a mean and a band per group of seeds), diverged runs marked.
 
 Plain arrays in, a Plotly figure out (a plain-dict spec, see nnviz/figures/style.py); no Streamlit,
 no torch.
@@ -26,7 +26,7 @@ from nnviz.figures.style import (
 
 MAX_POINTS = 500  # per learning curve
 LOSS_CAP = 100.0  # the loss axis ends here: a loss of 1e36 would squash every other curve flat
-_CURVE_KEYS = ("train_loss", "val_loss", "train_acc", "val_acc")
+R2_FLOOR = -1.0  # the R² axis starts here at the lowest: an untrained net's R² of -1e4 would squash the rest
 _NOTE = dict(size=11, color=MUTED)
 
 
@@ -34,11 +34,13 @@ def curves_figure(
     history, *, labels, colors, groups=None, stacked=False, diverged=None, dashes=None, rows_note=None
 ) -> go.Figure:  # fmt: skip
     """Loss (log scale) and accuracy over epochs: train solid, validation dashed, one colour per run.
+    A regression history (``train_r2`` in it) has the MSE and R² instead (see _r2_axis).
 
     Parameters
     ----------
-    history : dict with ``train_loss``, ``train_acc``, ``val_loss``, ``val_acc``, each [E, K] (NaN once
-        a run diverged). Long histories are thinned to at most MAX_POINTS epochs per line.
+    history : dict with ``train_loss``, ``train_acc``, ``val_loss``, ``val_acc`` (regression:
+        ``train_r2`` and ``val_r2`` for the accuracies), each [E, K] (NaN once a run diverged). Long
+        histories are thinned to at most MAX_POINTS epochs per line.
     labels, colors : K run labels and colours.
     groups : optional list of ``(label, run indices)``: draws each group's mean and a mean ± std band
         (geometric for the loss) in the colour of its first run, instead of the single runs.
@@ -47,16 +49,18 @@ def curves_figure(
     dashes : K line styles (a grid: one per row, ``rows_note`` saying which is which, e.g. "solid:
         lr 0.003, dashed: lr 0.3"); then train is a thin faint line and validation a thick one.
     """
-    # panel 1 (loss) on axes x / y, panel 2 (accuracy) on x2 / y2, 0.1 (side by side) or 0.16 apart
+    # panel 1 (loss) on axes x / y, panel 2 (accuracy or R²) on x2 / y2, 0.1 (side by side) or 0.16 apart
     layout, domains, grid_ref = grid_layout(*((2, 1) if stacked else (1, 2)), hspace=0.1, vspace=0.16)
-    axes = {"loss": dict(xaxis="x", yaxis="y"), "acc": dict(xaxis="x2", yaxis="y2")}
+    metric = "r2" if "train_r2" in history else "acc"
+    keys = ("train_loss", "val_loss", f"train_{metric}", f"val_{metric}")
+    axes = {"loss": dict(xaxis="x", yaxis="y"), metric: dict(xaxis="x2", yaxis="y2")}
     idx = _decimate(len(history["train_loss"]))
     traces = []
     series_dashes = None
     if dashes is not None:
         series_dashes = list(dashes) if groups is None else [dashes[list(r)[0]] for _, r in groups]
-    for s, (label, color, series) in enumerate(_curve_series(history, labels, colors, groups)):
-        for key in _CURVE_KEYS:
+    for s, (label, color, series) in enumerate(_curve_series(history, keys, labels, colors, groups)):
+        for key in keys:
             mean, band = series[key]
             new = [] if band is None else _band_traces(idx, band, color, s)
             new.append(_curve_trace(idx, mean, label, color, s, key, series_dashes and series_dashes[s]))
@@ -68,14 +72,19 @@ def curves_figure(
     if groups is None and diverged is not None:
         traces += [dict(t, **axes["loss"]) for t in _diverged_marks(history, labels, colors, diverged)]
     over = bool(np.any(np.nan_to_num(losses, nan=0.0) > LOSS_CAP))
-    loss_title = "Loss (log scale" + (f"; cut at {LOSS_CAP:g})" if over else ")")
-    layout["yaxis2"].update(tickformat=".0%", range=[0, 1.02])  # no jumps while live
+    cut = f"; cut at {LOSS_CAP:g}" if over else ""
+    loss_title = f"{'MSE' if metric == 'r2' else 'Loss'} (log scale{cut})"
+    if metric == "r2":
+        metric_axis, metric_title = _r2_axis(history)
+    else:
+        metric_axis, metric_title = dict(tickformat=".0%", range=[0, 1.02]), "Accuracy"  # no jumps while live
+    layout["yaxis2"].update(metric_axis)
     how = "solid: train<br>dashed: validation<br>"
     if dashes is not None:
         how = f"{rows_note or 'line style: row'}<br>thin: train, thick: validation<br>"
     legend = dict(title=dict(text=how, font=_NOTE))
     layout.update(
-        annotations=cell_titles((loss_title, "Accuracy"), domains, size=13), template=TEMPLATE_SPEC,
+        annotations=cell_titles((loss_title, metric_title), domains, size=13), template=TEMPLATE_SPEC,
         height=560 if stacked else 340, margin=dict(l=50, r=10, t=30, b=40), hovermode="x unified",
         legend=legend, uirevision="curves",
     )  # fmt: skip
@@ -86,6 +95,17 @@ def curves_figure(
         )
         del layout["xaxis"]["title"]
     return build_figure(traces, layout, grid_ref)
+
+
+def _r2_axis(history) -> tuple[dict, str]:
+    """The R² axis and its panel's title: up to 1.02, from 0, or from R2_FLOOR once a value went
+    below 0 (cut there; the title says so once one went below it). The lower end moves once at most
+    while epochs come: no jumps while live."""
+    r2 = np.concatenate([np.ravel(history["train_r2"]), np.ravel(history["val_r2"])]).astype(np.float64)
+    r2 = r2[np.isfinite(r2)]
+    low = float(r2.min()) if r2.size else 0.0
+    title = f"R² (cut at {R2_FLOOR:g})" if low < R2_FLOOR else "R²"
+    return dict(tickformat=".1f", range=[0.0 if low >= 0 else R2_FLOOR, 1.02]), title
 
 
 def _diverged_marks(history, labels, colors, diverged) -> list[dict]:
@@ -112,9 +132,9 @@ def _decimate(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
     return np.arange(n - 1, -1, -step)[::-1]
 
 
-def _curve_series(history, labels, colors, groups) -> list[tuple]:
+def _curve_series(history, keys, labels, colors, groups) -> list[tuple]:
     """(label, colour, {key: (line [E], band (lo, hi) or None)}) per run, or per group."""
-    hist = {key: np.asarray(history[key], dtype=np.float64) for key in _CURVE_KEYS}
+    hist = {key: np.asarray(history[key], dtype=np.float64) for key in keys}
     if groups is None:
         runs = [{key: (h[:, k], None) for key, h in hist.items()} for k in range(len(labels))]
         return list(zip(labels, colors, runs, strict=True))
@@ -154,7 +174,7 @@ def _curve_trace(
         **extra, **_epochs(idx), type="scatter", y=f32(values[idx]), mode="lines",
         name=f"{label} (val)" if val else label,
         legendgroup=str(group), showlegend=key == "train_loss", line=line,
-        hovertemplate="%{y:.1%}" if key.endswith("acc") else "%{y:.3g}",
+        hovertemplate={"acc": "%{y:.1%}", "r2": "%{y:.3f}"}.get(key.split("_")[1], "%{y:.3g}"),
     )  # fmt: skip
 
 

@@ -1,5 +1,5 @@
-"""What the runs' numbers say besides the curves: confusion matrices side by side, the diagnostics over
-epochs (dead units, saturated units, gradient norm, a column per layer), and gradient norm against
+"""What the runs' numbers say besides the curves: confusion matrices side by side (regression: the
+predictions against the targets, fit_figure), the diagnostics over epochs (dead units, saturated units, gradient norm, a column per layer), and gradient norm against
 depth (does the first layer get a thousandth of the output layer's gradient? One line per run over
 the weight layers 1 .. L, L the output layer, on a log axis, at the last diagnostics record and,
 faint, at the first).
@@ -13,7 +13,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from nnviz import fmt
+from nnviz.analysis.metrics import r2
 from nnviz.figures.style import (
+    MAX_MARKERS,
     MUTED,
     NOMINAL_WIDTH,
     TEMPLATE,
@@ -76,6 +79,71 @@ def confusion_figure(confusions, *, titles, class_names=None, ncols=None) -> go.
         margin=dict(l=50, r=10, t=30, b=10), uirevision="confusion",
     )  # fmt: skip
     return build_figure(traces, layout, grid_ref)
+
+
+# ---- predicted against target (regression) -----------------------------------------------------
+
+
+def fit_figure(y_true, preds, *, titles, colors, ncols=None) -> go.Figure:
+    """A regression's fit: one small square panel per run, the target on x and the prediction on y,
+    with the diagonal y = x (a perfect fit) and the run's R² after its title.
+
+    Parameters
+    ----------
+    y_true : [N] targets. preds : [K, N] each run's predictions of them.
+    titles, colors : K titles and colours. ncols : panels per row (default: as many as fit at about
+        200 px each).
+
+    Every panel has the same range on both axes: the targets' and predictions' (predictions up to
+    half the targets' span beyond them: a wild run leaves the panel rather than squashing the rest).
+    More than MAX_MARKERS points over all panels are thinned evenly, the same points in each.
+    """
+    y = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(preds, dtype=np.float64)
+    n = p.shape[0]
+    scores = r2(y, p) if y.size else np.full(n, np.nan)
+    headings = [f"{t} · R² {fmt.loss(float(s))}" for t, s in zip(titles, scores, strict=True)]
+    lo, hi = _fit_range(y, p)
+    cols = max(1, min(n, ncols or NOMINAL_WIDTH // 200))
+    side = min(220.0, 0.9 * NOMINAL_WIDTH / cols)
+    layout, grid_ref = panel_grid(
+        n, cols, headings, colors, shared=False, height=-(-n // cols) * (side + 60) + 50
+    )
+    idx = np.arange(0, y.size, max(1, -(-y.size * n // MAX_MARKERS)))
+    hover = "target %{x:.3g}, predicted %{y:.3g}<extra></extra>"
+    traces = []
+    for k in range(n):
+        s = axis_id(k + 1)
+        traces.append(dict(
+            type="scatter", x=f32(y[idx]), y=f32(p[k, idx]), mode="markers", name=titles[k], showlegend=False,
+            marker=dict(color=colors[k], size=5, opacity=0.6), hovertemplate=hover,
+            xaxis=f"x{s}", yaxis=f"y{s}",
+        ))  # fmt: skip
+        traces.append(dict(
+            type="scatter", x=[lo, hi], y=[lo, hi], mode="lines", name="y = x", showlegend=False,
+            line=dict(color=MUTED, width=1, dash="dash"), hoverinfo="skip", xaxis=f"x{s}", yaxis=f"y{s}",
+        ))  # fmt: skip
+        layout[f"yaxis{s}"].update(scaleanchor=f"x{s}", constrain="domain", constraintoward="top")
+    for axis in axes_of(layout, "x"):
+        axis.update(range=[lo, hi], title=dict(text="target", font=dict(size=11)))
+    for i, axis in enumerate(axes_of(layout, "y")):
+        axis["range"] = [lo, hi]
+        if i % cols == 0:  # the first column
+            axis["title"] = dict(text="predicted", font=dict(size=11))
+    layout.update(margin=dict(l=50, r=10, t=30, b=10), hovermode="closest", uirevision="fit")
+    return build_figure(traces, layout, grid_ref)
+
+
+def _fit_range(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """The fit panels' common axis range (fit_figure), padded by 5%; -1 .. 1 without finite targets."""
+    y = y[np.isfinite(y)]
+    if not y.size:
+        return -1.0, 1.0
+    span = max(float(y.max() - y.min()), 1e-6)
+    p = np.clip(p[np.isfinite(p)], y.min() - span / 2, y.max() + span / 2)
+    lo, hi = min(y.min(), p.min(initial=y.min())), max(y.max(), p.max(initial=y.max()))
+    pad = 0.05 * (hi - lo)
+    return float(lo - pad), float(hi + pad)
 
 
 # ---- diagnostics -------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Figures that look inside the networks: hidden-unit maps, the transformed space of a layer,
 where seeds disagree, and a replay animation. Plain arrays in, Plotly figures out; no Streamlit,
-no torch.
+no torch. Regression (a ``value_range``): points coloured by their target, seeds' spread of the
+predicted value, replay frames of the predicted surface (docs/regression.md).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from nnviz.figures.boundary import (
     point_traces,
     shading_images,
     shared_ranges,
+    value_images,
 )
 from nnviz.figures.style import (
     BOUNDARY_TEMPLATE_SPEC,
@@ -26,10 +28,13 @@ from nnviz.figures.style import (
     NOMINAL_WIDTH,
     TEMPLATE,
     TEMPLATE_SPEC,
+    VALUE_EDGE,
+    VALUE_SCALE,
     axis_id,
     build_figure,
     cell_titles,
     class_colors,
+    f32,
     grid_layout,
     panel_grid,
     panel_titles,
@@ -91,8 +96,12 @@ def neurons_figure(
     return build_figure(traces, layout, grid_ref)
 
 
-def transformed_figure(space: dict, y: np.ndarray, n_classes: int, *, title: str) -> go.Figure:
-    """Data points and the warped grid lines in a hidden layer's space (ConvNetJS's view)."""
+def transformed_figure(
+    space: dict, y: np.ndarray, n_classes: int | None, *, title: str, value_range=None
+) -> go.Figure:
+    """Data points and the warped grid lines in a hidden layer's space (ConvNetJS's view): the points
+    in their class colours (``n_classes``), or for regression (``value_range=(lo, hi)``) coloured by
+    their target ``y`` on style.VALUE_SCALE over it, with its colour bar."""
     fig = go.Figure()
     xs, ys = [], []
     for line in space["lines"]:
@@ -103,18 +112,32 @@ def transformed_figure(space: dict, y: np.ndarray, n_classes: int, *, title: str
             x=xs, y=ys, mode="lines", line=dict(color="#bbbbbb", width=1), hoverinfo="skip", name="input grid"
         )
     )
-    colors = class_colors(n_classes)
-    for c in range(n_classes):
-        pts = space["points"][y == c]
+    if value_range is not None:
+        pts, (lo, hi) = space["points"], value_range
+        colorbar = dict(title=dict(text="target", side="right"), thickness=12)
         fig.add_trace(
             go.Scattergl(
-                x=np.round(pts[:, 0], 4),
-                y=np.round(pts[:, 1], 4),
-                mode="markers",
-                name=f"class {c}",
-                marker=dict(color=colors[c], size=6, line=dict(color="white", width=0.5)),
-            )  # fmt: skip
-        )
+                x=np.round(pts[:, 0], 4), y=np.round(pts[:, 1], 4), mode="markers",
+                name="data (colour: target)", marker=dict(
+                    color=f32(y), colorscale=VALUE_SCALE, cmin=float(lo), cmax=float(hi), showscale=True,
+                    colorbar=colorbar, size=6, line=VALUE_EDGE,
+                ),
+                hovertemplate="target %{marker.color:.3g}<extra></extra>",
+            )
+        )  # fmt: skip
+    else:
+        colors = class_colors(n_classes)
+        for c in range(n_classes):
+            pts = space["points"][y == c]
+            fig.add_trace(
+                go.Scattergl(
+                    x=np.round(pts[:, 0], 4),
+                    y=np.round(pts[:, 1], 4),
+                    mode="markers",
+                    name=f"class {c}",
+                    marker=dict(color=colors[c], size=6, line=dict(color="white", width=0.5)),
+                )  # fmt: skip
+            )
     ax_x, ax_y = space["axis_titles"]
     if space["explained"] is not None:
         ax_x += f" ({space['explained'][0]:.0%} of variance)"
@@ -181,9 +204,55 @@ def agreement_figure(
     n_classes : C (default: agreement's last axis). ncols : panels per row (default: as many as up to 4
         whose titles fit, fitting_columns). width : the width in px the figure gets on the page.
     """
-    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
-    n = len(agreement)
     n_classes = n_classes or agreement.shape[-1]
+    disagree = np.round((1.0 - np.asarray(agreement).max(-1)) * 100).astype(np.uint8)  # 0 .. 1 - 1/C
+    colors = class_colors(n_classes)
+    return _seed_panels(
+        disagree, "%{z}% of the seeds predict another class than the majority", xs, ys,
+        points=lambda parts, a, density: point_traces(parts, a, colors, density), titles=titles,
+        title_colors=title_colors, X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
+        n_classes=n_classes, ncols=ncols, width=width, uirevision="agreement",
+        coloraxis=dict(cmin=0, cmax=SEEDS_ZMAX, tickvals=[0, 25, 50], ticktext=["0%", "25%", "50%"],
+                       title="seeds off the majority"),
+    )  # fmt: skip
+
+
+def spread_figure(
+    spread: np.ndarray, xs, ys, *, titles: list[str], title_colors=None, X_train=None, y_train=None,
+    X_val=None, y_val=None, ncols: int | None = None, width: float = NOMINAL_WIDTH,
+) -> go.Figure:  # fmt: skip
+    """Regression: per activation, how far apart its seeds' predicted values are, laid out as
+    agreement_figure's panels: white where every seed predicts the same value, darker the larger the
+    standard deviation over the seeds, on one scale for all panels (0 to the largest, its colour bar
+    in the targets' units).
+
+    Parameters
+    ----------
+    spread : [A, R, R] the seeds' standard deviation of the predicted value per grid cell
+        (nnviz.analysis.inside.seed_spread; NaN cells are drawn white).
+    xs, ys, titles, title_colors, ncols, width : as agreement_figure's.
+    X_train, y_train, X_val, y_val : the data (real targets, shown on hover), drawn as plain markers
+        where they are (their colours would need a second scale).
+    """
+    z = np.nan_to_num(np.asarray(spread, dtype=np.float64), nan=0.0, posinf=0.0)
+    top = float(z.max()) if z.size and z.max() > 0 else 1.0
+    return _seed_panels(
+        f32(z), "seeds' std of the prediction %{z:.3g}", xs, ys, points=_plain_points, titles=titles,
+        title_colors=title_colors, X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
+        n_classes=None, ncols=ncols, width=width, uirevision="spread",
+        coloraxis=dict(cmin=0, cmax=top, title="seeds' std of the prediction"),
+    )  # fmt: skip
+
+
+def _seed_panels(
+    z: np.ndarray, hover: str, xs, ys, *, points, titles, title_colors, X_train, y_train, X_val, y_val,
+    n_classes, ncols, width, uirevision: str, coloraxis: dict,
+) -> go.Figure:  # fmt: skip
+    """The Seeds panels: a heatmap ``z`` [A, R, R] per activation on one white-to-grey colour axis
+    (``coloraxis``: cmin, cmax, its bar's title and optional ticks), ``hover`` on it, and the data
+    drawn by ``points(parts, a, density)``, laid out and sized as the boundary panels."""
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    n = len(z)
     ncols = max(1, min(ncols or fitting_columns(panel_titles(titles, title_colors), width=width), n))
     layout, grid_ref = panel_grid(
         n, ncols, titles, title_colors, shared=True, height=_panels_height(n, ncols, xs, ys, width),
@@ -194,46 +263,68 @@ def agreement_figure(
     ]
     density = point_density(sum(len(X) for _, X, _, _ in parts))
     heat = dict(x0=float(xs[0]), dx=float(xs[1] - xs[0]), y0=float(ys[0]), dy=float(ys[1] - ys[0]))
+    hover += "<extra></extra>"
     traces = []
     for a in range(n):
-        disagree = 1.0 - agreement[a].max(-1)  # 0 (all agree) .. 1 - 1/C
         axes = dict(xaxis=f"x{axis_id(a + 1)}", yaxis=f"y{axis_id(a + 1)}")
-        traces.append(dict(
-            heat, type="heatmap", z=np.round(disagree * 100).astype(np.uint8), coloraxis="coloraxis",
-            hovertemplate="%{z}% of the seeds predict another class than the majority<extra></extra>", **axes,
-        ))  # fmt: skip
+        traces.append(dict(heat, type="heatmap", z=z[a], coloraxis="coloraxis", hovertemplate=hover, **axes))
         if parts:
-            traces += [dict(t, **axes) for t in point_traces(parts, a, class_colors(n_classes), density)]
+            traces += [dict(t, **axes) for t in points(parts, a, density)]
     shared_ranges(layout, xs, ys, n, ncols)
     layout["meta"] = dict(nominalWidth=round(width))  # sized as the boundary panels (charts.js)
     boundary_layout(layout, n_classes, False)
-    colorbar = dict(
-        layout["coloraxis"]["colorbar"], tickvals=[0, 25, 50], ticktext=["0%", "25%", "50%"],
-        title=dict(text="seeds off the majority", side="top", font=dict(size=11)),
-    )  # fmt: skip
+    bar = dict(layout["coloraxis"]["colorbar"])
+    for key in ("tickvals", "ticktext"):
+        bar.pop(key, None)
+        if key in coloraxis:
+            bar[key] = coloraxis[key]
+    bar["title"] = dict(text=coloraxis["title"], side="top", font=dict(size=11))
     layout.update(
-        coloraxis=dict(colorscale=_SEED_SCALE, cmin=0, cmax=SEEDS_ZMAX, showscale=True, colorbar=colorbar),
-        uirevision="agreement",
+        coloraxis=dict(colorscale=_SEED_SCALE, cmin=coloraxis["cmin"], cmax=coloraxis["cmax"], showscale=True,
+                       colorbar=bar),
+        uirevision=uirevision,
     )  # fmt: skip
     return build_figure(traces, layout, grid_ref)
 
 
-def epoch_titles(labels, epoch: int, val_acc=None) -> list[str]:
-    """Each run's panel title at a replay ``epoch``: "ReLU · epoch 120 · val 87%".
+def _plain_points(parts, a: int, density) -> list[dict]:
+    """The spread panels' data: white circles (train) and triangles (validation) with a grey edge,
+    visible on white and grey alike; their target on hover; the legend's entries on the first panel."""
+    factor, opacity = density
+    traces = []
+    for part, X, y, _ in parts:
+        X, val = np.asarray(X), part == "val"
+        kind = "validation" if val else "train"
+        marker = dict(symbol="triangle-up" if val else "circle", size=(8 if val else 6) * factor,
+                      opacity=opacity, color="white", line=VALUE_EDGE)  # fmt: skip
+        traces.append(dict(
+            type="scatter", x=f32(X[:, 0]), y=f32(X[:, 1]), name=kind, marker=marker, legendgroup=part,
+            showlegend=a == 0, customdata=f32(y),
+            hovertemplate=f"{kind} point, target %{{customdata:.3g}}<extra></extra>",
+        ))  # fmt: skip
+    return traces
+
+
+def epoch_titles(labels, epoch: int, val_acc=None, *, val_r2=None) -> list[str]:
+    """Each run's panel title at a replay ``epoch``: "ReLU · epoch 120 · val 87%", for regression
+    "ReLU · epoch 120 · val R² 0.93".
 
     ``val_acc`` : [E, K] validation accuracy history (row e - 1 = epoch e, NaN once a run diverged),
-    e.g. ``trainer.history()["val_acc"]``; at epoch 0 the runs are "untrained", a dash where there is
-    no accuracy (diverged, or beyond the history). None: the epoch alone.
+    e.g. ``trainer.history()["val_acc"]``; ``val_r2`` (in its place, for regression) the validation
+    R² history ``history()["val_r2"]``. At epoch 0 the runs are "untrained", a dash where there is
+    no score (diverged, or beyond the history). Neither: the epoch alone.
     """
-    if val_acc is None:
+    scores = val_acc if val_r2 is None else val_r2
+    if scores is None:
         return [f"{label} · epoch {epoch}" for label in labels]
-    val_acc = np.asarray(val_acc, dtype=np.float64).reshape(-1, len(labels))
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1, len(labels))
     if epoch == 0:
         return [f"{label} · epoch 0 · untrained" for label in labels]
-    row = val_acc[epoch - 1] if epoch <= len(val_acc) else np.full(len(labels), np.nan)
+    row = scores[epoch - 1] if epoch <= len(scores) else np.full(len(labels), np.nan)
+    name, spec = ("val", ".0%") if val_r2 is None else ("val R²", ".2f")
     return [
-        f"{label} · epoch {epoch} · " + (f"val {acc:.0%}" if np.isfinite(acc) else "val –")
-        for label, acc in zip(labels, row, strict=True)
+        f"{label} · epoch {epoch} · {name} " + (format(score, spec) if np.isfinite(score) else "–")
+        for label, score in zip(labels, row, strict=True)
     ]
 
 
@@ -243,39 +334,49 @@ _BUTTONS_PX = 190  # room the two buttons take left of the slider
 
 def replay_figure(
     snapshots: list[tuple[int, np.ndarray]], xs, ys, *, run: int, title: str, X_train=None, y_train=None,
-    val_acc=None, color: str | None = None, width: float = NOMINAL_WIDTH,
+    val_acc=None, val_r2=None, value_range=None, color: str | None = None, width: float = NOMINAL_WIDTH,
 ) -> go.Figure:  # fmt: skip
     """A Plotly animation of one run's boundary forming: one frame per kept snapshot.
 
     The panel is a boundary panel (boundary.boundary_figure: class colours faded by confidence, the
     training points, the P(class 1) colour bar for two classes); each frame swaps its shading image
-    and its title (epoch and validation accuracy, epoch_titles).
+    and its title (epoch and validation accuracy, epoch_titles). Regression (``value_range=(lo,
+    hi)``): the predicted surface forming, on style.VALUE_SCALE over that range.
 
     Parameters
     ----------
-    snapshots : (epoch, [K, R, R, C] uint8 probabilities) per kept epoch, as Experiment.snapshots.
+    snapshots : (epoch, [K, R, R, C] uint8 probabilities) per kept epoch, as Experiment.snapshots;
+        regression: (epoch, [K, R, R] predicted values).
     xs, ys : [R] the snapshots' grid axes. run : which of the K runs. title : its label.
-    X_train, y_train : the training points and classes (optional). val_acc : [E, K] validation
-        accuracy history (for the titles, optional). color : the run's colour, for the title's swatch.
+    X_train, y_train : the training points and classes or targets (optional). val_acc : [E, K]
+        validation accuracy history, or for regression ``val_r2`` the validation R² history (for
+        the titles, optional). color : the run's colour, for the title's swatch.
     """
     xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
-    n_classes = snapshots[0][1].shape[-1]
-    acc = None if val_acc is None else np.asarray(val_acc, dtype=np.float64)[:, run : run + 1]
-    titles = {epoch: epoch_titles([title], epoch, acc) for epoch, _ in snapshots}
+    regression = value_range is not None
+    n_classes = None if regression else snapshots[0][1].shape[-1]
+    scores = [
+        None if h is None else np.asarray(h, dtype=np.float64)[:, run : run + 1] for h in (val_acc, val_r2)
+    ]
+    titles = {epoch: epoch_titles([title], epoch, scores[0], val_r2=scores[1]) for epoch, _ in snapshots}
     if X_train is None:
-        X_train, y_train = np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
-    none = np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+        X_train, y_train = np.zeros((0, 2)), np.zeros(0, dtype=np.float32 if regression else np.int64)
+    none = np.zeros((0, 2)), y_train[:0]
     colors = None if color is None else [color]
     fig = boundary_figure(
         xs, ys, snapshots[0][1][run : run + 1], titles=titles[snapshots[0][0]], X_train=X_train,
         y_train=y_train, X_val=none[0], y_val=none[1], pred_train=None, pred_val=None, n_classes=n_classes,
-        show_val=False, ncols=1, title_colors=colors, width=width,
+        show_val=False, ncols=1, title_colors=colors, width=width, value_range=value_range,
     )  # fmt: skip
     # on as plain dicts (50 frames through plotly's validation took ~0.3 s); the numpy arrays stay arrays
     data, layout = copy.deepcopy(fig._data), copy.deepcopy(fig._layout)
     frames = []
-    for epoch, probs in snapshots:
-        image = dict(shading_images(probs[run : run + 1], xs, ys, n_classes)[0], xref="x", yref="y")
+    for epoch, frame in snapshots:
+        one = frame[run : run + 1]
+        images = (
+            value_images(one, xs, ys, value_range) if regression else shading_images(one, xs, ys, n_classes)
+        )
+        image = dict(images[0], xref="x", yref="y")
         annotation = dict(layout["annotations"][0], text=panel_titles(titles[epoch], colors)[0])
         frames.append(dict(name=str(epoch), layout=dict(images=[image], annotations=[annotation])))
     _replay_controls(layout, [epoch for epoch, _ in snapshots])

@@ -18,6 +18,9 @@ nnviz/figures/style.py); no Streamlit, no torch. What it is made of, so that 6 l
 
 Coordinates: x in columns (0 = inputs, ..., L + 1 = output), y in px of the nominal drawing; the y
 axis is anchored to x so that pictures stay square at any width.
+
+Regression (``value_range``): the one output unit's picture is the predicted value ŷ on the value
+scale of the boundary panels (style.VALUE_SCALE over that range), not a class probability.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ from nnviz.figures.style import (
     panel_titles,
     rgb,
     rgba,
+    value_colors,
+    value_levels,
 )
 
 NOMINAL_WIDTH = 430  # px: one of two networks side by side in the main column (ui.common.MAIN_WIDTH)
@@ -106,6 +111,7 @@ def _scale_palette(name: str) -> np.ndarray:
 
 
 UNIT_PALETTE = _scale_palette("RdBu")  # low red, 0 white, high blue: the Neurons tab's unit scale
+VALUE_PALETTE = value_colors(LEVELS + 1).astype(np.uint8)  # regression's output: the boundary panels' scale
 
 
 def _tint_palette(color: str, *, two_sided: str | None = None) -> np.ndarray:
@@ -119,12 +125,15 @@ def _tint_palette(color: str, *, two_sided: str | None = None) -> np.ndarray:
     return np.rint(255 + (tint - 255) * SHADE * conf).astype(np.uint8)
 
 
-def unit_levels(net: Network, col: int) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+def unit_levels(
+    net: Network, col: int, value_range: tuple[float, float] | None = None
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
     """Column ``col``'s pictures as colour levels ``[units, R, R]`` (0..LEVELS, row 0 at the top),
     one palette per unit, and each unit's largest |output| over the plane (the scale of its picture).
 
     Inputs and hidden units on the diverging unit scale, each scaled to its own largest |output|
-    (as the Neurons tab); the output column as probabilities on the boundary panels' class tints."""
+    (as the Neurons tab); the output column as probabilities on the boundary panels' class tints,
+    or for regression (``value_range=(lo, hi)``) as the predicted value on VALUE_PALETTE over it."""
     maps = np.nan_to_num(net.maps[col].astype(np.float64))[:, ::-1]  # row 0 = the largest y
     last = col == len(net.dims) - 1
     if not last:
@@ -132,6 +141,10 @@ def unit_levels(net: Network, col: int) -> tuple[np.ndarray, list[np.ndarray], n
         rel = maps / np.where(bound > 0, bound, 1.0)[:, None, None]
         levels = np.rint((rel + 1) / 2 * LEVELS)
         palettes = [UNIT_PALETTE] * len(maps)
+    elif value_range is not None:
+        bound = np.ones(len(maps))
+        levels = value_levels(net.maps[col][:, ::-1], *value_range, levels=LEVELS + 1)
+        palettes = [VALUE_PALETTE] * len(maps)
     else:
         bound = np.ones(len(maps))
         levels = np.rint(np.clip(maps, 0, 1) * LEVELS)
@@ -410,9 +423,10 @@ def _num(x) -> str:
     return fmt.loss(float(x))
 
 
-def unit_hover(net: Network, col: int, unit: int, bound: float) -> str:
+def unit_hover(net: Network, col: int, unit: int, bound: float, value_range=None) -> str:
     """What hovering a unit says (Plotly's hover label, short lines of HTML): what it is, its output
-    on the training points, dead or saturated, its bias and the gradient of its incoming weights."""
+    on the training points, dead or saturated, its bias and the gradient of its incoming weights.
+    ``value_range``: a regression's output, whose picture is the predicted value on that scale."""
     n_cols = len(net.dims)
     if col == 0:
         plane = net.maps[0][unit]
@@ -424,6 +438,14 @@ def unit_hover(net: Network, col: int, unit: int, bound: float) -> str:
     grad = f"{float(net.grad[layer][unit]):.2g}" if net.stepped else "– (no step yet)"
     tail = [f"bias {_num(net.biases[layer][unit])}", f"mean |gradient| in, last step: {grad}",
             f"(over its {net.dims[col - 1]} incoming weights)"]  # fmt: skip
+    if col == n_cols - 1 and value_range is not None:
+        lines = [
+            "<b>output</b> · picture: the predicted value ŷ",
+            f"on the value scale {_num(value_range[0])} … {_num(value_range[1])}",
+            f"on the {net.n_points} training points:",
+            f"ŷ {stats}",
+        ]
+        return "<br>".join(lines + tail)
     if col == n_cols - 1:
         what = "P(class 1)" if net.n_classes == 2 else f"P(class {unit})"
         lines = [
@@ -451,8 +473,11 @@ def _share(net: Network, layer: int, unit: int):
     return None if not math.isfinite(v) else round(v, 6)
 
 
-def unit_trace(net: Network, geo: dict, pictures: list[list[str]], bounds: list[np.ndarray]) -> dict:
-    """The invisible markers, one per unit, that carry the hover. ``customdata`` per unit:
+def unit_trace(
+    net: Network, geo: dict, pictures: list[list[str]], bounds: list[np.ndarray], value_range=None
+) -> dict:
+    """The invisible markers, one per unit, that carry the hover (``value_range``: unit_hover's).
+    ``customdata`` per unit:
     ``[picture data URI, column, unit, dead, zero or saturated share, mean |grad| in, bias]`` (the
     last three None where they do not apply)."""
     xs, ys, sizes, texts, data = [], [], [], [], []
@@ -461,7 +486,7 @@ def unit_trace(net: Network, geo: dict, pictures: list[list[str]], bounds: list[
             xs.append(col)
             ys.append(geo["ys"][col][u])
             sizes.append(geo["boxes"][col])
-            texts.append(unit_hover(net, col, u, float(bounds[col][u])))
+            texts.append(unit_hover(net, col, u, float(bounds[col][u]), value_range))
             if col == 0:
                 data.append([pictures[col][u], col, u, False, None, None, None])
             else:
@@ -484,16 +509,18 @@ def unit_trace(net: Network, geo: dict, pictures: list[list[str]], bounds: list[
 
 def network_figure(
     net: Network, *, title: str, color: str | None = None, width: float = NOMINAL_WIDTH, scale: int = 2,
-    uirevision: str = "network", live: bool = False,
+    uirevision: str = "network", live: bool = False, value_range: tuple[float, float] | None = None,
 ) -> go.Figure:  # fmt: skip
     """One run's network (see the module docstring). ``title`` over it, after a swatch of ``color``;
     ``width``: the px the figure gets on the page; ``scale``: sprite px per px (2: crisp on HiDPI).
     ``live`` (redrawn twice a second while training): a network of more than LIVE_EDGES edges leaves
     out its weakest edges, a faint wash that takes most of the drawing time (6 x 64 units: ~90% of
-    the edges, ~250 of ~300 ms a redraw in headless Chromium); they are back once paused."""
+    the edges, ~250 of ~300 ms a redraw in headless Chromium); they are back once paused.
+    ``value_range=(lo, hi)``: a regression net, whose output column is the predicted value (its map
+    in ``net.maps``) on the boundary panels' value scale over that range, labelled ŷ."""
     labels = input_labels(net)
     geo = geometry(net.dims, width, left=max(_LEFT, 7 * max(len(_plain(t)) for t in labels) + 10))
-    columns = [unit_levels(net, col) for col in range(len(net.dims))]
+    columns = [unit_levels(net, col, value_range) for col in range(len(net.dims))]
     pictures = [
         [png_uri(lv, pal) for lv, pal in zip(levels, palettes, strict=True)]
         for levels, palettes, _ in columns
@@ -512,7 +539,7 @@ def network_figure(
         type="scatter", mode="markers", x=[None], y=[None], name="dead unit", hoverinfo="skip",
         marker=dict(symbol="square-x-open", size=11, color=MUTED, line=dict(color=MUTED, width=1.2)),
     ))  # fmt: skip
-    traces.append(unit_trace(net, geo, pictures, bounds))
+    traces.append(unit_trace(net, geo, pictures, bounds, value_range))
     (x_lo, x_hi), height = geo["x_range"], geo["height"]
     n_cols = len(net.dims)
     top = geo["units_height"]
@@ -524,7 +551,12 @@ def network_figure(
             text=labels[u], x=-geo["boxes"][0] / 2 / geo["pitch_x"] - 0.04, y=y, xref="x", yref="y",
             xanchor="right", showarrow=False, font=dict(size=13, color=INK),
         ))  # fmt: skip
-    out_names = ["P(class 1)"] if net.n_classes == 2 else [f"class {c}" for c in range(net.n_classes)]
+    if value_range is not None:
+        out_names = ["ŷ"]
+    elif net.n_classes == 2:
+        out_names = ["P(class 1)"]
+    else:
+        out_names = [f"class {c}" for c in range(net.n_classes)]
     for u, y in enumerate(geo["ys"][-1]):
         notes.append(dict(
             text=out_names[u], x=n_cols - 1, y=y - geo["boxes"][-1] / 2 - 2, xref="x", yref="y", yanchor="top",
@@ -549,4 +581,6 @@ def network_figure(
         meta=dict(dims=list(net.dims), edge_widths=[round(w, 2) for w in widths],
                   edge_alphas=[round(a, 3) for a in alphas]),
     )  # fmt: skip
+    if value_range is not None:  # the output picture's scale (style.VALUE_SCALE over it)
+        layout["meta"]["value_range"] = [float(v) for v in value_range]
     return build_figure(traces, layout)

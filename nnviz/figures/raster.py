@@ -13,7 +13,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
-from nnviz.figures.style import INK, SHADE, class_colors, point_density, rgb
+from nnviz.figures.style import INK, SHADE, class_colors, point_density, rgb, value_colors, value_levels
 
 SHADING_PIXELS = 240  # a boundary panel's shading image has at least this many pixels a side
 SHADES = 16  # confidence steps of the shading (finer ones are invisible and only grow the PNG)
@@ -29,6 +29,39 @@ def check_probs(probs, xs, ys, n_classes: int, n_titles: int) -> np.ndarray:
     if len(probs) != n_titles:
         raise ValueError(f"{len(probs)} runs but {n_titles} titles")
     return probs
+
+
+def check_values(values, xs, ys, n_titles: int) -> np.ndarray:
+    """Regression's ``values`` as an array, or a ValueError unless it is [n_titles, len(ys), len(xs)]."""
+    values = np.asarray(values)
+    if values.ndim != 3 or values.shape[1:] != (len(ys), len(xs)) or min(len(xs), len(ys)) < 2:
+        raise ValueError(f"values must have shape (K, {len(ys)}, {len(xs)}) with R >= 2, got {values.shape}")
+    if len(values) != n_titles:
+        raise ValueError(f"{len(values)} runs but {n_titles} titles")
+    return values
+
+
+def value_png(values: np.ndarray, lo: float, hi: float, muted: bool = False) -> str:
+    """One regression panel's predicted values ([R, R], rows over ys) as a PNG data URI, row 0 at the
+    top: style.VALUE_SCALE over [lo, hi] (clipped), see _value_pixels."""
+    return _data_uri(_indexed_image(*_value_pixels(values, lo, hi, muted)))
+
+
+def _value_pixels(
+    values: np.ndarray, lo: float, hi: float, muted: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """A regression panel: the [R, R] values upsampled (bilinear) to at least SHADING_PIXELS a side
+    and coloured by their level of style.VALUE_SCALE; as [H, W] palette indices (row 0 at the top)
+    and the palette. A NaN value (a diverged run) takes the scale's middle; ``muted``: in greys."""
+    v = np.asarray(values, dtype=np.float32)
+    v = np.where(np.isfinite(v), v, np.float32((lo + hi) / 2))
+    scale = max(1.0, SHADING_PIXELS / min(v.shape))
+    v = _upsample(_upsample(v, round(v.shape[0] * scale), axis=0), round(v.shape[1] * scale), axis=1)
+    palette = value_colors()
+    if muted:
+        grey = palette @ np.array([0.299, 0.587, 0.114])
+        palette = np.rint(np.repeat((255 - 0.45 * (255 - grey))[:, None], 3, axis=1))
+    return np.ascontiguousarray(value_levels(v, lo, hi)[::-1]), palette
 
 
 def shading_png(probs: np.ndarray, colors, discretize: bool, muted: bool = False) -> str:
@@ -95,16 +128,26 @@ def _data_uri(image: Image.Image) -> str:
 
 def picture_panels(
     xs, ys, probs, *, X_train, y_train, X_val, y_val, n_classes, show_val=True, discretize=False, muted=None,
-    pred_train=None, pred_val=None,
+    pred_train=None, pred_val=None, value_range=None,
 ) -> list[str]:  # fmt: skip
     """Each boundary panel as one PNG (data URI): boundary_figure's shading with the data drawn in
     (training circles, validation triangles, in their class colours with a white edge), and a dark
     ring around each point that ``pred_train`` / ``pred_val`` ([K, N] predicted classes, or None)
     get wrong: for a page to show before plotly.js is there (nnviz/ui/charts.py, first_paint), and
-    as the panels of a figure with too many points for markers (style.points_as_pixels)."""
-    colors = class_colors(n_classes)
+    as the panels of a figure with too many points for markers (style.points_as_pixels).
+
+    Regression (``value_range=(lo, hi)``): ``probs`` are the [K, R, R] predicted values, drawn as
+    value_png draws them, and the points take their target's colour on the same scale, with a grey
+    edge (no rings)."""
     xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
-    probs = check_probs(probs, xs, ys, n_classes, len(probs))
+    if value_range is None:
+        colors = class_colors(n_classes)
+        probs = check_probs(probs, xs, ys, n_classes, len(probs))
+    else:
+        lo, hi = value_range
+        colors = [tuple(c) for c in value_colors().astype(int)]
+        probs = check_values(probs, xs, ys, len(probs))
+        pred_train = pred_val = None
     dx, dy = xs[1] - xs[0], ys[1] - ys[0]
     x0, x1, y0, y1 = xs[0] - dx / 2, xs[-1] + dx / 2, ys[0] - dy / 2, ys[-1] + dy / 2
     points = [(X_train, y_train, _circle)] + ([(X_val, y_val, _triangle)] if show_val else [])
@@ -112,7 +155,10 @@ def picture_panels(
         0
     ]  # smaller markers for many points, as in the figure
     muted = list(muted) if muted is not None else [False] * len(probs)
-    shadings = [_shading_pixels(p, colors, discretize, m) for p, m in zip(probs, muted, strict=True)]
+    if value_range is None:
+        shadings = [_shading_pixels(p, colors, discretize, m) for p, m in zip(probs, muted, strict=True)]
+    else:
+        shadings = [_value_pixels(p, lo, hi, m) for p, m in zip(probs, muted, strict=True)]
     # The data are the same on every panel: drawn once, as codes (0 none, 1 the white edge, 2 + k
     # class k) over which each panel's shading shows (39 panels of 5000 points: ~25 ms, not ~900).
     h, w = shadings[0][0].shape if shadings else (1, 1)
@@ -122,7 +168,8 @@ def picture_panels(
         X = np.asarray(X, dtype=np.float64).reshape(-1, 2)
         rows = np.rint((y1 - X[:, 1]) / (y1 - y0) * h - 0.5).astype(np.int64).tolist()
         cols = np.rint((X[:, 0] - x0) / (x1 - x0) * w - 0.5).astype(np.int64).tolist()
-        classes = (2 + np.asarray(y, dtype=np.int64)).tolist()
+        y = np.asarray(y) if value_range is None else value_levels(y, lo, hi)
+        classes = (2 + y.astype(np.int64)).tolist()
         for r, c, k in zip(rows, cols, classes, strict=True):  # in order, each edge over earlier points
             marker(draw, c, r, k, 1, size)
     codes = np.asarray(codes, dtype=np.int64)
@@ -130,11 +177,14 @@ def picture_panels(
     parts = [(X_train, y_train, pred_train)] + ([(X_val, y_val, pred_val)] if show_val else [])
     sources = []
     for k, (index, palette) in enumerate(shadings):
-        # the palette: the shading's (its last colour the line's ink), then white, then the class
-        # colours (code c at len(palette) + c - 1)
+        # the palette: the shading's (its last colour the line's ink), then the points' edge (white;
+        # grey on a regression's values), then the class colours or value levels (code c at
+        # len(palette) + c - 1)
         ink = len(palette) - 1
         index = np.where(drawn, len(palette) + codes - 1, index)
-        palette = np.concatenate([palette, [[255, 255, 255]], [rgb(c) for c in colors]])
+        edge = [255, 255, 255] if value_range is None else [70, 70, 70]
+        point_colors = [rgb(c) for c in colors] if value_range is None else np.array(colors, dtype=np.float64)
+        palette = np.concatenate([palette, [edge], point_colors])
         image = _indexed_image(index, palette)
         wrong = [np.asarray(X, dtype=np.float64).reshape(-1, 2)[np.asarray(pred)[k] != np.asarray(y)]
                  for X, y, pred in parts if pred is not None]  # fmt: skip

@@ -4,6 +4,8 @@
 A comparison along a second setting (a grid, nnviz.grid: an Experiment of a lockstep grid or a
 GridExperiment) is described as such: the sentence on who was trained names the varied setting and
 its values, the settings list every value a row uses, and the results table has a column for it.
+A regression experiment's report has its own columns (nnviz.analysis.summary.columns_for), its
+metrics explained (MSE, RMSE, MAE, R²) and the fit of the predictions in place of confusion matrices.
 
 Every user-supplied string is HTML-escaped; plotly.js is embedded once, so the file opens offline.
 """
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from nnviz import fmt
 from nnviz.activations import ACTIVATIONS
-from nnviz.analysis.summary import COLUMNS
+from nnviz.analysis.summary import columns_for
 from nnviz.config import (
     INIT_NAMES,
     LOSS_NAMES,
@@ -30,7 +32,7 @@ from nnviz.config import (
     value_name,
 )
 from nnviz.data.features import labels as feature_labels
-from nnviz.data.generators import DATASETS
+from nnviz.data.generators import DATASETS, REGRESSION
 from nnviz.data.split import Split
 from nnviz.experiment import REACH_ACC, Experiment
 from nnviz.figures.adapters import report_figures
@@ -119,16 +121,27 @@ def _dataset_name(cfg: Config) -> str:
     return spec.name if spec else cfg.dataset
 
 
+def _is_regression(cfg: Config, split: Split | None) -> bool:
+    """Whether ``cfg`` is a regression: its split's task, else its dataset's (uploads without their
+    split count as classification)."""
+    if split is not None:
+        return split.is_regression
+    spec = DATASETS.get(cfg.dataset)
+    return spec is not None and spec.task == REGRESSION
+
+
 def _split_sizes(cfg: Config, split: Split | None) -> tuple[int, int] | None:
     """(training points, validation points): the split's, else those ``cfg`` generates (as
-    nnviz.data.generators.split_dataset divides them); None for uploaded data without its split."""
+    nnviz.data.split.split_dataset divides them: at least one point per class for classification);
+    None for uploaded data without its split."""
     if split is not None:
         return len(split.y_train), len(split.y_val)
     spec = DATASETS.get(cfg.dataset)
     if spec is None:
         return None
-    n_classes = spec.n_classes or cfg.n_classes
-    n_val = max(n_classes, math.ceil(cfg.val_fraction * cfg.n_samples))
+    n_val = math.ceil(cfg.val_fraction * cfg.n_samples)
+    if spec.task != REGRESSION:
+        n_val = max(spec.n_classes or cfg.n_classes, n_val)
     return cfg.n_samples - n_val, n_val
 
 
@@ -145,8 +158,9 @@ def _batch_text(cfg: Config, n_train: int | None) -> str:
 def settings_rows(cfg: Config, split: Split | list[Split] | None = None) -> list[tuple[str, str, str]]:
     """The settings of ``cfg`` in words, as (group, label, value) rows, groups in SETTING_GROUPS
     order, labels as in the sidebar. Settings that do not apply are left out (the class count of a
-    dataset with a fixed one, momentum under another optimiser, internal ones). ``split``: the
-    experiment's data, for the point counts of uploaded data (generated data's follow from cfg).
+    dataset with a fixed one or of a regression, momentum under another optimiser, internal ones;
+    a regression's loss is always the mean squared error). ``split``: the experiment's data, for
+    the point counts and the task of uploaded data (generated data's follow from cfg).
 
     A grid (``cfg.vary``) lists every value its rows use ("0.003 / 0.03 / 0.3"), and a "Varied
     setting" row under Compare names the setting and its values; ``split`` may then be a list of
@@ -170,8 +184,9 @@ def _plain_settings_rows(cfg: Config, split: Split | None) -> list[tuple[str, st
     sizes = _split_sizes(cfg, split)
     n_train = sizes[0] if sizes else None
     spec = DATASETS.get(cfg.dataset)
+    regression = _is_regression(cfg, split)
     rows: list[tuple[str, str, str]] = [("Data", "Dataset", _dataset_name(cfg))]
-    if spec is not None and spec.n_classes is None:
+    if spec is not None and spec.n_classes is None and not regression:
         rows.append(("Data", "Classes", str(cfg.n_classes)))
     if cfg.dataset != UPLOAD:
         rows.append(("Data", "Samples", str(cfg.n_samples)))
@@ -211,9 +226,14 @@ def _plain_settings_rows(cfg: Config, split: Split | None) -> list[tuple[str, st
         ("Training", "Epochs", str(cfg.epochs)),
         ("Training", "L1 penalty", fmt.setting(cfg.l1) if cfg.l1 else "none"),
         ("Training", "L2 penalty", fmt.setting(cfg.l2) if cfg.l2 else "none"),
-        ("Training", "Loss", LOSS_NAMES.get(cfg.loss, cfg.loss)),
+        ("Training", "Loss", _loss_name(cfg, regression)),
     ]
     return rows
+
+
+def _loss_name(cfg: Config, regression: bool) -> str:
+    """The loss in words: a regression ignores ``cfg.loss`` and minimises the mean squared error."""
+    return LOSS_NAMES["mse"] if regression else LOSS_NAMES.get(cfg.loss, cfg.loss)
 
 
 def _activation_name(key: str) -> str:
@@ -302,9 +322,10 @@ def describe(exp: Experiment | GridExperiment) -> str:
     )
     each_net = "Each network" if n_runs > 1 else "The network"
     optimizer = _join([OPTIMIZER_NAMES.get(r.optimizer, r.optimizer) for r in rows], "or")
+    loss = _loss_name(cfg, exp.is_regression)
     text = (
         f"{who} {data}{same}, for {exp.epoch} of {cfg.epochs} epochs. {each_net} is a multilayer perceptron "
-        f"with {layers}, trained with {optimizer} on the {LOSS_NAMES.get(cfg.loss, cfg.loss)} loss"
+        f"with {layers}, trained with {optimizer} on the {loss} loss"
     )
     of_seed = " of one seed" if n_seeds > 1 else ""
     if cfg.vary:
@@ -335,17 +356,17 @@ def _fmt_date(now: datetime) -> str:
 
 
 def summary_html(exp: Experiment | GridExperiment) -> str:
-    """The summary table, with the app's columns (nnviz.analysis.summary): per run, the numbers for
-    people (a diverged run's losses marked), then its verdicts. In a grid the run's value of the
-    varied setting has a column of its own, after the network's name."""
-    vary = exp.cfg.vary
+    """The summary table, with the app's columns for the experiment's task (nnviz.analysis.summary):
+    per run, the numbers for people (a diverged run's losses marked), then its verdicts. In a grid
+    the run's value of the varied setting has a column of its own, after the network's name."""
+    vary, columns = exp.cfg.vary, columns_for(exp.task)
     rows = []
     for r in exp.summary():
         diverged = r.diverged_epoch is not None
         cells: list[object] = [exp.run_labels[r.run]]
         if vary:
             cells = [exp.run_names[r.run], _Cell(value_name(vary, r.value), "text")]
-        for column in COLUMNS:
+        for column in columns:
             if column.key in ("train_loss", "val_loss"):
                 cells.append(_Cell(_loss_cell(getattr(r, column.key), diverged), "bad" if diverged else ""))
             else:
@@ -353,10 +374,27 @@ def summary_html(exp: Experiment | GridExperiment) -> str:
         cells.append(_Cell("; ".join(v.text for v in r.verdicts) or "–", "text"))
         rows.append(cells)
     grid = [VARY[vary][0]] if vary else []
-    return _table(["network", *grid, *(c.header for c in COLUMNS), "verdicts"], rows)
+    return _table(["network", *grid, *(c.header for c in columns), "verdicts"], rows)
+
+
+_DEAD_AND_DIVERGED = (
+    "“dead units”: the share of hidden units whose output is exactly zero on every training point (– for "
+    "activations whose units cannot die). A diverged run's loss became infinite or NaN: training stopped "
+    "it, and its last finite loss is shown."
+)
 
 
 def _summary_note(exp: Experiment | GridExperiment) -> str:
+    """What the summary's columns mean, for the experiment's task."""
+    if exp.is_regression:
+        return (
+            "The loss is the mean squared error (MSE) between prediction and target, on the training and "
+            "the validation points, after the last epoch. RMSE (its square root, in the target's units), "
+            "MAE (the mean absolute error) and R² are measured on the validation points; R² is 1 minus "
+            "the MSE over the targets' variance: 1 is a perfect fit, 0 no better than always predicting "
+            "the mean, below 0 worse than that. The training R² is measured over the epoch's minibatches "
+            f"as they were seen. {_DEAD_AND_DIVERGED}"
+        )
     average = (
         "for class 1 (the second class)"
         if exp.n_classes == 2
@@ -365,10 +403,7 @@ def _summary_note(exp: Experiment | GridExperiment) -> str:
     return (
         "Accuracy, precision, recall and F1 are measured after the last epoch; precision, recall and F1 "
         f"on the validation points, {average}. “epochs to {REACH_ACC:.0%}”: the first epoch at which the "
-        f"validation accuracy reached {REACH_ACC:.0%} (– if it never did). “dead units”: the share of hidden "
-        "units whose output is exactly zero on every training point (– for activations whose units cannot "
-        "die). A diverged run's loss became infinite or NaN: training stopped it, and its last finite loss "
-        "is shown."
+        f"validation accuracy reached {REACH_ACC:.0%} (– if it never did). {_DEAD_AND_DIVERGED}"
     )
 
 

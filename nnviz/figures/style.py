@@ -46,6 +46,14 @@ BOUNDARY_TEMPLATE = go.layout.Template(  # the defaults of the boundary panels, 
 )
 
 
+# Regression: a predicted or target value on a diverging scale, orange low, white mid, blue high
+# (TF Playground's sides, as the two-class shading's); the same scale for the panels' shading, the
+# points' colours and the colour bar, so a point that stands out from its background is a point the
+# network gets wrong. VALUE_LEVELS steps of it in the PNGs (finer ones are invisible).
+VALUE_SCALE = [[0.0, "#9A4A00"], [0.25, "#E8A23C"], [0.5, "#F7F7F7"], [0.75, "#5C9FD2"], [1.0, "#08437A"]]
+VALUE_LEVELS = 48
+VALUE_EDGE = dict(color="rgba(40, 40, 40, 0.45)", width=0.8)  # the points' edge: visible on any value
+
 # One colour per activation, the same in every view (Compare, curves, Replay, Seeds, Diagnostics, the
 # report): a run's colour follows its activation, never its position among the chosen ones. None of them
 # is a class colour of the first five classes (points and shading use those), and the four default
@@ -239,3 +247,18 @@ def point_density(n_points: int) -> tuple[float, float]:
     points, smaller and translucent beyond, so that 5000 points do not bury the boundary."""
     factor = float(np.clip(np.sqrt(600 / max(n_points, 1)), 0.45, 1.0))
     return factor, float(np.clip(0.35 + 0.65 * factor, 0.5, 1.0))
+
+
+def value_colors(levels: int = VALUE_LEVELS) -> np.ndarray:
+    """``[levels, 3]`` colours evenly along VALUE_SCALE (level 0 its low end, the last its high end)."""
+    stops = np.array([t for t, _ in VALUE_SCALE])
+    colors = np.array([rgb(c) for _, c in VALUE_SCALE], dtype=np.float64)
+    t = np.linspace(0.0, 1.0, levels)
+    return np.rint(np.column_stack([np.interp(t, stops, colors[:, i]) for i in range(3)]))
+
+
+def value_levels(values, lo: float, hi: float, levels: int = VALUE_LEVELS) -> np.ndarray:
+    """Values as int64 levels 0 .. levels - 1 of VALUE_SCALE over [lo, hi] (clipped; NaN: the middle)."""
+    v = np.asarray(values, dtype=np.float64)
+    t = np.clip((v - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0)
+    return np.rint(np.where(np.isfinite(t), t, 0.5) * (levels - 1)).astype(np.int64)

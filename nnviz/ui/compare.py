@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from nnviz import export
-from nnviz.analysis.summary import COLUMNS, run_label
+from nnviz.analysis.summary import columns_for, run_label
 from nnviz.config import VARY, value_name
 from nnviz.experiment import Experiment
 from nnviz.figures import report
@@ -45,7 +45,8 @@ def play_and_step(exp: Experiment, play, step, prefix: str = "") -> None:
 
 def render_controls(exp: Experiment) -> tuple[bool, bool]:
     """Play / Pause, Step, Reset (like TF Playground), the view toggles and Draw points (with its
-    own controls under these while it is on, nnviz/ui/draw.py); returns the view toggles."""
+    own controls under these while it is on, nnviz/ui/draw.py); returns the view toggles (Discretize
+    output is off, and greyed, for a regression: it has no classes)."""
     s = session()
     cols = st.columns([0.86, 0.84, 0.86, 1.58, 1.58, 1.3], vertical_alignment="center")
     play_and_step(exp, cols[0], cols[1])
@@ -57,17 +58,18 @@ def render_controls(exp: Experiment) -> tuple[bool, bool]:
     show_val = cols[3].toggle(
         "Validation points", value=True, key="show_val", help="Triangles; circles are training points."
     )
+    regression = exp.is_regression
+    discretize_help = "Flat class colours instead of probabilities."
+    if regression:
+        discretize_help = "Classification only: a regression's values have no classes to flatten to."
     discretize = cols[4].toggle(
-        "Discretize output",
-        value=False,
-        key="discretize",
-        help="Flat class colours instead of probabilities.",
+        "Discretize output", value=False, key="discretize", help=discretize_help, disabled=regression
     )
     cols[5].toggle(
         "Draw points", value=False, key=draw.TOGGLE_KEY, help="Click the boundaries to add training points."
     )
     draw.render_toolbar(exp)
-    return show_val, discretize
+    return show_val, discretize and not regression
 
 
 VERDICT_ICONS = {
@@ -77,7 +79,8 @@ VERDICT_ICONS = {
 
 
 def render_summary(exp: Experiment) -> None:
-    """The summary table (its columns: nnviz.analysis.summary), then each run's verdicts in full."""
+    """The summary table (its columns, those of the experiment's task: nnviz.analysis.summary), then
+    each run's verdicts in full."""
     if not exp.epoch:
         if session().playing:
             st.caption("Training has started; the table follows with the first epochs.")
@@ -89,8 +92,9 @@ def render_summary(exp: Experiment) -> None:
     table = {"run": labels}
     if exp.cfg.vary:  # a column of the row values, to sort and compare by
         table |= {VARY[exp.cfg.vary][0]: [value_name(exp.cfg.vary, r.value) for r in rows]}
-    table |= {c.header: [c.cell(r) for r in rows] for c in COLUMNS}
-    help_texts = {c.header: st.column_config.TextColumn(help=c.help) for c in COLUMNS if c.help}
+    columns = columns_for(exp.task)
+    table |= {c.header: [c.cell(r) for r in rows] for c in columns}
+    help_texts = {c.header: st.column_config.TextColumn(help=c.help) for c in columns if c.help}
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", column_config=help_texts)
     st.markdown("**Verdicts** (train = the training points, validation = the held-out ones)")
     for label, r in zip(labels, rows, strict=True):
@@ -98,28 +102,31 @@ def render_summary(exp: Experiment) -> None:
         st.markdown(f"**{label}**: {findings}")
 
 
+SEED_METRICS = (("val acc %", "val_acc", 100), ("val loss", "val_loss", 1), ("F1", "f1", 1))
+SEED_METRICS_REGRESSION = (("val R²", "r2", 1), ("val RMSE", "rmse", 1), ("val MSE", "val_loss", 1))
+
+
 def render_seed_summary(exp: Experiment) -> None:
-    """Mean ± std over seeds per activation: run-to-run variation made measurable."""
+    """Mean ± std over seeds per activation: run-to-run variation made measurable (for
+    classification also the epochs to 90% validation accuracy, which regression has no analogue of)."""
     if not exp.epoch:  # nothing to average before the first epoch has ended
         return
     rows = exp.summary()
     s = exp.cfg.n_seeds
     table = []
+    metrics = SEED_METRICS_REGRESSION if exp.is_regression else SEED_METRICS
     for g in range(len(rows) // s):  # runs are activation-major, then row, then seed
         mine = rows[g * s : (g + 1) * s]
         entry = {"activation": mine[0].name}
         if exp.cfg.vary:
             entry[VARY[exp.cfg.vary][0]] = value_name(exp.cfg.vary, mine[0].value)
-        for name, field, scale in (
-            ("val acc %", "val_acc", 100),
-            ("val loss", "val_loss", 1),
-            ("F1", "f1", 1),
-        ):
+        for name, field, scale in metrics:
             values = np.array([getattr(r, field) for r in mine], dtype=float) * scale
             entry[name] = f"{np.nanmean(values):.3g} ± {np.nanstd(values):.2g}"
-        reach = [r.epochs_to_90 for r in mine if r.epochs_to_90 is not None]
-        entry["epochs to 90%"] = f"{np.mean(reach):.0f} ± {np.std(reach):.0f}" if reach else "–"
-        entry["reached 90%"] = f"{len(reach)}/{s} seeds"
+        if not exp.is_regression:
+            reach = [r.epochs_to_90 for r in mine if r.epochs_to_90 is not None]
+            entry["epochs to 90%"] = f"{np.mean(reach):.0f} ± {np.std(reach):.0f}" if reach else "–"
+            entry["reached 90%"] = f"{len(reach)}/{s} seeds"
         table.append(entry)
     st.markdown(f"**Mean ± std over {s} seeds**")
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")

@@ -1,4 +1,5 @@
-"""The Diagnostics tab: gradient norm by layer, confusion matrices, dead and saturated units over time."""
+"""The Diagnostics tab: gradient norm by layer, confusion matrices (regression: predicted against target),
+dead and saturated units over time."""
 
 from __future__ import annotations
 
@@ -29,8 +30,19 @@ def render_diagnostics(exp: Experiment) -> None:
         epochs = (int(grads["epochs"][0]), int(grads["epochs"][-1]))
         fig = gradient_depth_figure(first, last, labels=exp.run_labels, colors=colors, epochs=epochs)
         charts.show(fig, key="gradient_depth")
-    st.subheader("Confusion matrices (validation)")
-    charts.show(confusion_figure(exp.confusion("val"), titles=exp.run_labels), key="confusion")
+    if exp.is_regression:
+        st.subheader("Predicted vs target (validation)")
+        st.caption(
+            "Each validation point at its target (x) and a run's prediction (y); on the dashed diagonal "
+            "the prediction is exact. R²: 1 is a perfect fit, 0 no better than predicting the mean."
+        )
+        for i, (label, fig) in enumerate(adapters.fit_figures(exp)):
+            if label:  # a grid: a figure per row
+                st.markdown(f"**{label}**")
+            charts.show(fig, key=f"fit_{i}")
+    else:
+        st.subheader("Confusion matrices (validation)")
+        charts.show(confusion_figure(exp.confusion("val"), titles=exp.run_labels), key="confusion")
     st.subheader("Inside the networks")
     st.caption(
         "Dead: a unit whose output is 0 on every training point. Saturated (sigmoid, tanh, softsign): "

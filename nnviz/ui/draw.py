@@ -40,7 +40,15 @@ GENERATED = ("n_samples", "noise", "n_classes")  # the settings of generated dat
 
 
 def is_on() -> bool:
-    return bool(st.session_state.get(TOGGLE_KEY))
+    """Draw points is on, and the data on screen are classes to draw (a regression's are not)."""
+    exp = session().experiment
+    return bool(st.session_state.get(TOGGLE_KEY)) and not (exp is not None and exp.is_regression)
+
+
+REGRESSION_TEXT = (
+    "Draw points adds points of a class: it draws on classification data. This comparison is a "
+    "regression (a real value per point); upload a CSV to bring points of your own."
+)
 
 
 def data_key(exp: Experiment) -> str:
@@ -57,6 +65,8 @@ def render_toolbar(exp: Experiment) -> None:
     """While Draw points is on, under the Compare tab's buttons: the class a click adds, Undo, Clear
     and where the drawing starts from. A drawing starts from the data on screen when it is not theirs
     (Draw points turned on, another dataset or an upload)."""
+    if st.session_state.get(TOGGLE_KEY) and exp.is_regression:
+        st.info(REGRESSION_TEXT, icon=":material/edit_off:")
     if not is_on():
         return
     s, ss = session(), st.session_state

@@ -30,9 +30,14 @@ KEYS = ("network_run_a", "network_run_b")
 
 def render_network(exp: Experiment) -> None:
     """The tab: Play / Pause and Step, the two run pickers, then the two networks (a fragment)."""
+    output = (
+        "the predicted value ŷ on the Compare tab's value scale (orange low, white mid, blue high)"
+        if exp.is_regression
+        else "the probability of its class"
+    )
     st.caption(
         "Each square is a unit: its output over the input plane (blue positive, red negative, each scaled "
-        "to its own largest |output|); the output column shows the probability of its class. Edges are the "
+        f"to its own largest |output|); the output column shows {output}. Edges are the "
         "weights: :blue[**blue**] positive, :orange[**orange**] negative, wider for larger |w|. The small "
         "square at a unit's lower left is its bias; a crossed grey unit is dead. Hover a unit for its "
         "picture, large, and its statistics.",
@@ -98,6 +103,7 @@ def _draw(exp: Experiment, picks: list[int], live: bool) -> None:
         return {net.run: net for net in nets}
 
     nets = exp.cached(("network", tuple(sorted(set(picks))), resolution), compute)
+    value_range = adapters.value_range(exp) if exp.is_regression else None
     titles = adapters.run_titles(exp)
     colors = adapters.run_colors(exp)
     revision = f"{exp.uid}-{'-'.join(map(str, picks))}"
@@ -109,6 +115,7 @@ def _draw(exp: Experiment, picks: list[int], live: bool) -> None:
             scale=1 if live else 2,
             uirevision=revision,
             live=live,
+            value_range=value_range,
         )
         for run in picks
     ]

@@ -24,11 +24,6 @@ from nnviz.presets import Preset, load_presets
 KEY = "nnviz"  # the one session-state key nnviz's own state lives under
 HOLD_SECONDS = 3.0  # how long a value the app set in a widget wins over the value it replaced
 PRESET_PARAM = "preset"  # the URL parameter of the guided experiment on screen
-# Regression runs headless only for now (docs/regression.md): the app keeps its previous experiment.
-REGRESSION_NOT_DRAWN = (
-    "Regression is not drawn in the app yet; run it headless: "
-    "python -m nnviz compare --dataset plane --activations relu,tanh --epochs 300"
-)
 
 
 @dataclass
@@ -206,10 +201,6 @@ class Session:
         current = self.experiment
         token = self.upload[0] if self.upload and cfg.dataset == UPLOAD else ""
         if current is not None and current.cfg == cfg and current.data_token == token:
-            return current
-        uploaded = self.upload[1] if self.upload and cfg.dataset == UPLOAD else None
-        if any(row.task == "regression" for row in cfg.rows) or (uploaded and uploaded.task == "regression"):
-            self.error = REGRESSION_NOT_DRAWN
             return current
         try:
             if cfg.dataset != UPLOAD:

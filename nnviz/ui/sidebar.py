@@ -162,8 +162,7 @@ def render_sidebar() -> None:
     with st.sidebar:
         _preset_box()
         st.header("Data")
-        # regression is not drawn yet (ui/session.REGRESSION_NOT_DRAWN): listed only while one is set
-        options = [k for k in DATASETS if DATASETS[k].task != "regression" or ss[_key("dataset")] == k]
+        options = list(DATASETS)
         options += [UPLOAD] if session().upload or ss[_key("dataset")] == UPLOAD else []
         st.selectbox(
             "Dataset",
@@ -171,13 +170,14 @@ def render_sidebar() -> None:
             format_func=_dataset_name,
             key=_key("dataset"),
             on_change=_dataset_changed,
-            help="Toy 2D datasets; spiral3 and blobs have 3+ classes (softmax output).",
+            help="Toy 2D datasets; spiral3 and blobs have 3+ classes (softmax output); plane and "
+            "Gaussian bumps are regression (a real value per point, one linear output, MSE).",
         )
         generated = ss[_key("dataset")] != UPLOAD
         if generated:
             spec = DATASETS[ss[_key("dataset")]]
             st.caption(f"{spec.description} With its default settings and activations: {spec.look_for}")
-            if DATASETS[ss[_key("dataset")]].n_classes is None:
+            if spec.n_classes is None and spec.task != "regression":
                 st.slider("Classes", *_range("n_classes"), key=_key("n_classes"))
             st.number_input("Samples", *_range("n_samples"), step=50, key=_key("n_samples"))
             st.slider(
@@ -248,14 +248,25 @@ def render_sidebar() -> None:
         st.select_slider(
             "L2 penalty", _steps_with(PENALTY_STEPS, ss[_key("l2")]), format_func=fmt.setting, key=_key("l2")
         )
-        st.selectbox("Loss", LOSSES, format_func=LOSS_NAMES.get, key=_key("loss"))
+        regression = _is_regression(ss[_key("dataset")])
+        st.selectbox(
+            "Loss", LOSSES, format_func=LOSS_NAMES.get, key=_key("loss"), disabled=regression,
+            help="Regression always trains on mean squared error (a linear output)." if regression else None,
+        )  # fmt: skip
         if not ss[_key("activations")]:
             st.warning("Choose at least one activation; showing the previous ones meanwhile.")
 
 
+def _is_regression(dataset: str) -> bool:
+    """Whether the Dataset control's choice is regression data (a generated set, or the upload)."""
+    if dataset == UPLOAD:
+        upload = session().upload
+        return upload is not None and upload[1].task == "regression"
+    return dataset in DATASETS and DATASETS[dataset].task == "regression"
+
+
 def _preset_box() -> None:
-    chosen = st.session_state.get(PRESET_CHOICE)  # regression is not drawn yet: listed only while chosen
-    presets = {k: p for k, p in load_presets().items() if p.config.task != "regression" or k == chosen}
+    presets = load_presets()
     st.selectbox(
         "Guided experiment",
         [""] + list(presets),
@@ -295,7 +306,9 @@ def _dataset_name(key: str) -> str:
 def _upload_box(expanded: bool) -> None:
     with st.expander("Your own data (CSV)", expanded=expanded):
         st.file_uploader(
-            "Columns x1, x2, label (header optional), up to 5000 rows and 5 classes",
+            "Columns x1, x2, label or target value (header optional), up to 5000 rows and 5 classes",
+            help="Whole-number labels (at most 20 different ones) are classes; any other numbers in the "
+            "third column are a regression target.",
             type=["csv", "txt"],
             key="upload_file",
             on_change=_on_upload,
@@ -323,10 +336,12 @@ def _on_upload() -> None:
     # back (Session.set_widget)
     session().set_widget(_key("dataset"), UPLOAD)
     notes = " ".join(data.notes)
-    session().upload_message = (
-        "success",
-        f"Loaded {len(data.y)} points in {data.n_classes} classes. {notes}",
-    )
+    if data.task == "regression":
+        low, high = float(data.y.min()), float(data.y.max())
+        found = f"with targets from {low:.3g} to {high:.3g} (regression)"
+    else:
+        found = f"in {data.n_classes} classes (classification)"
+    session().upload_message = ("success", f"Loaded {len(data.y)} points {found}. {notes}")
 
 
 def config_from_widgets(prev: Config) -> Config:

@@ -47,8 +47,8 @@ class Settings:
 class SettingsFactory:
     """Deterministic settings; no two requests of a run share an activation list or a seed."""
 
-    # not "upload" (its data is no URL), nor regression, which the app does not draw yet
-    datasets = tuple(k for k in DATASET_KEYS if k in DATASETS and DATASETS[k].task != "regression")
+    # every generated dataset, regression's too (not "upload": its data is no URL)
+    datasets = tuple(k for k in DATASET_KEYS if k in DATASETS)
 
     def __init__(self) -> None:
         self.used: set[tuple[str, ...]] = set()
