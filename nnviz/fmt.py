@@ -26,6 +26,16 @@ def loss(x: float | None) -> str:
     return f"{x:.3g}"
 
 
+R2_LOWEST = -10.0  # an R² below this reads "below -10": -9e8 says no more than "far worse than the mean"
+
+
+def r2(x: float | None) -> str:
+    """An R² in a title: two decimals (0.93, -0.41), "below -10" under R2_LOWEST, a dash if missing."""
+    if _missing(float(x) if x is not None else None):
+        return DASH
+    return f"{x:.2f}" if x >= R2_LOWEST else f"below {R2_LOWEST:g}"
+
+
 def setting(x: float) -> str:
     """A setting's number as the sidebar shows it: 0.03, 10, 1e-05, 0."""
     return "0" if x == 0 else f"{float(x):g}"

@@ -264,3 +264,18 @@ def test_a_regression_trains_live_in_chromium(chromium, app_server, page, tmp_pa
     assert "(regression)" in page.locator('[data-testid="stSidebar"]').inner_text()
     wait_for_boundary(page, 3)
     page.wait_for_function("() => location.search.includes('dataset=upload')", timeout=20000)
+
+
+def test_an_r2_far_below_zero_reads_as_such_in_every_title():
+    from nnviz import fmt
+    from nnviz.figures.inside import epoch_titles
+
+    assert [fmt.r2(v) for v in (0.934, -0.41, -9e8, float("nan"), None)] == [
+        "0.93",
+        "-0.41",
+        "below -10",
+        "–",
+        "–",
+    ]
+    titles = epoch_titles(["ReLU", "Tanh"], 2, val_r2=np.array([[0.1, 0.2], [0.5, -3e7]]))
+    assert titles == ["ReLU · epoch 2 · val R² 0.50", "Tanh · epoch 2 · val R² below -10"]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nnviz import fmt
 from nnviz.analysis.boundary import quantize
 from nnviz.figures import boundary, curves, diagnostics, raster, style
 
@@ -52,9 +53,8 @@ def run_titles(exp: Experiment, short: bool = False) -> list[str]:
             titles.append(f"{label} · in epoch 1")
         elif not len(hist) or not np.isfinite(hist[-1, k]):
             titles.append(f"{label} · untrained")
-        elif exp.is_regression:  # (an R² of -9e8 says no more than "far worse than the mean")
-            r2 = hist[-1, k]
-            titles.append(f"{label} · val R² {r2:.2f}" if r2 > -10 else f"{label} · val R² below -10")
+        elif exp.is_regression:
+            titles.append(f"{label} · val R² {fmt.r2(hist[-1, k])}")
         else:
             titles.append(f"{label} · val {hist[-1, k]:.0%}")
     return titles

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 # The grids are built as plain dicts, like the other figures (see nnviz/figures/style.py why): the
 # neurons of 3 layers x 16 units took ~180 ms through make_subplots and add_trace, ~10 ms so.
+from nnviz import fmt
 from nnviz.figures.boundary import (
     boundary_figure,
     boundary_layout,
@@ -321,9 +322,13 @@ def epoch_titles(labels, epoch: int, val_acc=None, *, val_r2=None) -> list[str]:
     if epoch == 0:
         return [f"{label} · epoch 0 · untrained" for label in labels]
     row = scores[epoch - 1] if epoch <= len(scores) else np.full(len(labels), np.nan)
-    name, spec = ("val", ".0%") if val_r2 is None else ("val R²", ".2f")
+    if val_r2 is not None:
+        return [
+            f"{label} · epoch {epoch} · val R² {fmt.r2(score)}"
+            for label, score in zip(labels, row, strict=True)
+        ]
     return [
-        f"{label} · epoch {epoch} · {name} " + (format(score, spec) if np.isfinite(score) else "–")
+        f"{label} · epoch {epoch} · val " + (format(score, ".0%") if np.isfinite(score) else "–")
         for label, score in zip(labels, row, strict=True)
     ]
 
